@@ -1,0 +1,1 @@
+"""checkmate_opt: optimal tensor rematerialization (Checkmate, MLSys 2020)."""

@@ -1,0 +1,83 @@
+"""The strategies (algorithms) and the one entry point, :func:`solve`.
+
+Every strategy is a plain function ``f(graph, budget, *, ...) -> SolveResult``. The table maps
+a name to ``"module:function"`` so that solver packages are imported only when used.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from checkmate_opt.errors import UnknownStrategyError
+from checkmate_opt.graph import Graph
+from checkmate_opt.results import SolveResult
+from checkmate_opt.units import parse_bytes
+
+__all__ = ["STRATEGIES", "get_strategy", "solve"]
+
+#: name -> "module:function" (module relative to this package)
+STRATEGIES: dict[str, str] = {}
+
+
+def get_strategy(name: str) -> Callable[..., SolveResult]:
+    """The strategy function registered under ``name``.
+
+    Raises
+    ------
+    UnknownStrategyError
+        Listing the registered names (and close matches).
+    """
+    try:
+        target = STRATEGIES[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, STRATEGIES, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UnknownStrategyError(
+            f"unknown strategy {name!r}{hint}; choose one of: {', '.join(sorted(STRATEGIES))}"
+        ) from None
+    module, func = target.split(":")
+    fn: Callable[..., SolveResult] = getattr(
+        importlib.import_module(f"checkmate_opt.strategies.{module}"), func
+    )
+    return fn
+
+
+def solve(
+    graph: Graph,
+    budget: int | str | None = None,
+    *,
+    strategy: str = "optimal",
+    **kwargs: Any,
+) -> SolveResult:
+    """Schedule ``graph`` within an activation-memory ``budget`` with the named strategy.
+
+    Parameters
+    ----------
+    graph
+        The training graph.
+    budget
+        Activation-memory budget (fixed memory excluded): bytes, or a string such as
+        ``"12GB"`` / ``"500MiB"``. ``None`` for budget-free heuristics.
+    strategy
+        A name from :data:`STRATEGIES`.
+    **kwargs
+        Keyword-only options of the strategy (e.g. ``solver="highs"``, ``options=...``).
+
+    Returns
+    -------
+    SolveResult
+        The schedule and its simulated report.
+
+    Raises
+    ------
+    UnknownStrategyError
+        For an unregistered strategy name.
+    ValueError
+        For an unparsable or negative budget.
+    """
+    fn = get_strategy(strategy)
+    parsed = None if budget is None else parse_bytes(budget)
+    return fn(graph, parsed, **kwargs)
