@@ -1,0 +1,7 @@
+"""``python -m checkmate_opt`` runs the command-line tool."""
+
+import sys
+
+from checkmate_opt.cli import main
+
+sys.exit(main())
