@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+# --import-mode=importlib keeps tests/ off sys.path; the test helpers live here
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
 
 settings.register_profile(
     "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -18,7 +24,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 #: the published benchmark graphs, read in place (never copied into the project)
 SHARED_GRAPHS = Path(
-    os.environ.get("CHECKMATE_SHARED_GRAPHS", Path(__file__).resolve().parents[2] / "shared" / "graphs")
+    os.environ.get(
+        "CHECKMATE_SHARED_GRAPHS", Path(__file__).resolve().parents[2] / "shared" / "graphs"
+    )
 )
 
 
