@@ -43,7 +43,7 @@ def _check_int_costs(values: Sequence[object], what: str, n: int) -> tuple[int, 
 
 
 def _find_cycle(args: Sequence[Sequence[int]]) -> list[int] | None:
-    """Return one directed cycle (as a node list) of the dependency relation, if any."""
+    """Return one directed cycle, in data-flow order (each node feeds the next), if any."""
     n = len(args)
     colour = [0] * n  # 0 new, 1 on stack, 2 done
     parent = [-1] * n
@@ -68,7 +68,7 @@ def _find_cycle(args: Sequence[Sequence[int]]) -> list[int] | None:
                     while w != u and w != -1:
                         cycle.append(w)
                         w = parent[w]
-                    return cycle[::-1]
+                    return cycle  # u feeds v, v feeds parent[v], ... back to u
             else:
                 colour[v] = 2
                 stack.pop()
