@@ -19,7 +19,16 @@ from checkmate_opt.units import parse_bytes
 __all__ = ["STRATEGIES", "get_strategy", "solve"]
 
 #: name -> "module:function" (module relative to this package)
-STRATEGIES: dict[str, str] = {}
+STRATEGIES: dict[str, str] = {
+    "checkpoint_all": "checkpoint_all:checkpoint_all",
+    "checkpoint_all_ap": "checkpoint_all:checkpoint_all_ap",
+    "checkpoint_last_node": "checkpoint_all:checkpoint_last_node",
+    "chen_sqrtn": "chen:chen_sqrtn",
+    "chen_sqrtn_linearized": "chen:chen_sqrtn_linearized",
+    "chen_greedy": "chen:chen_greedy",
+    "chen_greedy_linearized": "chen:chen_greedy_linearized",
+    "griewank": "griewank:griewank",
+}
 
 
 def get_strategy(name: str) -> Callable[..., SolveResult]:
