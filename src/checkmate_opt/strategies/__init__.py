@@ -28,6 +28,9 @@ STRATEGIES: dict[str, str] = {
     "chen_greedy": "chen:chen_greedy",
     "chen_greedy_linearized": "chen:chen_greedy_linearized",
     "griewank": "griewank:griewank",
+    "optimal": "optimal:optimal",
+    "lp_rounding": "lp_rounding:lp_rounding",
+    "lp_bound": "lp_rounding:lp_bound",
 }
 
 

@@ -1,0 +1,194 @@
+"""HiGHS through highspy (the default backend: open source, no licence)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+
+from checkmate_opt.backends.base import Backend, BackendResult, Capability, CompiledModel
+from checkmate_opt.errors import SolverError
+from checkmate_opt.options import SolveOptions
+from checkmate_opt.results import SolverInfo, Termination
+
+__all__ = ["HighsBackend"]
+
+#: HiGHS model status name -> our vocabulary
+STATUS_MAP: dict[str, Termination] = {
+    "kOptimal": Termination.COMPLETED,
+    "kInfeasible": Termination.INFEASIBLE,
+    # every variable is bounded and the objective is >= 0, so "unbounded" means infeasible
+    "kUnboundedOrInfeasible": Termination.INFEASIBLE,
+    "kUnbounded": Termination.ERROR,
+    "kTimeLimit": Termination.TIME_LIMIT,
+    "kIterationLimit": Termination.OTHER_LIMIT,
+    "kSolutionLimit": Termination.OTHER_LIMIT,
+    "kObjectiveBound": Termination.OTHER_LIMIT,
+    "kObjectiveTarget": Termination.OTHER_LIMIT,
+    "kInterrupt": Termination.INTERRUPTED,
+    "kMemoryLimit": Termination.OTHER_LIMIT,
+    "kSolveError": Termination.ERROR,
+    "kPostsolveError": Termination.ERROR,
+    "kLoadError": Termination.ERROR,
+    "kModelError": Termination.ERROR,
+    "kPresolveError": Termination.ERROR,
+    "kNotset": Termination.UNKNOWN,
+    "kUnknown": Termination.UNKNOWN,
+    "kModelEmpty": Termination.COMPLETED,
+}
+
+
+_banner_shown = False
+
+
+def _new_highs() -> Any:
+    """A ``highspy.Highs``; the first of a process prints a banner to fd 1, which we drop."""
+    global _banner_shown
+    import highspy
+
+    if _banner_shown:
+        return highspy.Highs()
+    _banner_shown = True
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            try:
+                return highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+    finally:
+        os.close(saved)
+
+
+class HighsBackend(Backend):
+    """HiGHS (``highspy``): MILP and LP, MIP starts, progress callbacks, Ctrl-C.
+
+    Ctrl-C: the solve runs in highspy's worker thread; a KeyboardInterrupt in the calling
+    thread asks HiGHS to stop at its next interrupt check, and the best incumbent is
+    returned with ``Termination.INTERRUPTED``.
+    """
+
+    name: ClassVar[str] = "highs"
+    required_modules: ClassVar[tuple[str, ...]] = ("highspy",)
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    install_hint: ClassVar[str] = "pip install highspy"
+
+    def _solve_compiled(
+        self,
+        cm: CompiledModel,
+        options: SolveOptions,
+        *,
+        start: np.ndarray | None,
+        progress: Any,
+    ) -> BackendResult:
+        import highspy
+
+        h = _new_highs()
+        native: dict[str, object] = {"output_flag": bool(options.verbose)}
+        if options.time_limit_s is not None:
+            native["time_limit"] = float(options.time_limit_s)
+        if options.mip_rel_gap is not None:
+            native["mip_rel_gap"] = float(options.mip_rel_gap)
+        if options.threads is not None:
+            native["threads"] = int(options.threads)
+        if options.seed is not None:
+            native["random_seed"] = int(options.seed)
+        native.update(options.backend_options)
+        for key, value in native.items():
+            status = h.setOptionValue(key, value)
+            if status == highspy.HighsStatus.kError:
+                raise SolverError(f"HiGHS rejected option {key}={value!r}; check its name and type")
+
+        lp = highspy.HighsLp()
+        A = cm.A.tocsc()
+        lp.num_col_ = cm.num_variables
+        lp.num_row_ = cm.num_constraints
+        lp.col_cost_ = cm.c
+        lp.offset_ = cm.offset
+        lp.col_lower_ = cm.col_lo
+        lp.col_upper_ = cm.col_hi
+        lp.row_lower_ = cm.row_lo
+        lp.row_upper_ = cm.row_hi
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr
+        lp.a_matrix_.index_ = A.indices
+        lp.a_matrix_.value_ = A.data
+        is_mip = bool(cm.integer.any())
+        if is_mip:
+            lp.integrality_ = [
+                highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
+                for f in cm.integer
+            ]
+        if h.passModel(lp) == highspy.HighsStatus.kError:
+            raise SolverError("HiGHS could not load the model (passModel failed)")
+        if start is not None and is_mip:
+            x0 = np.where(np.isnan(start), 0.0, start)
+            sol = highspy.HighsSolution()
+            sol.col_value = list(x0)
+            sol.value_valid = True
+            h.setSolution(sol)
+
+        def on_mip(event: Any) -> None:
+            out = event.data_out
+            progress(out.objective_function_value, out.mip_dual_bound)
+
+        if is_mip:
+            h.cbMipImprovingSolution.subscribe(on_mip)
+            h.cbMipLogging.subscribe(on_mip)
+        h.HandleUserInterrupt = True
+        interrupted = False
+        t0 = time.perf_counter()
+        h.startSolve()
+        try:
+            while not h.wait(0.1)[0]:
+                pass
+        except KeyboardInterrupt:
+            interrupted = True
+            h.cancelSolve()
+            with contextlib.suppress(KeyboardInterrupt):
+                while not h.wait(0.1)[0]:
+                    pass
+        wall = time.perf_counter() - t0
+
+        status_name = h.getModelStatus().name
+        termination = STATUS_MAP.get(status_name, Termination.UNKNOWN)
+        if interrupted:
+            termination = Termination.INTERRUPTED
+        info = h.getInfo()
+        has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        values = None
+        objective = None
+        if has_x and termination is not Termination.INFEASIBLE:
+            x = np.asarray(h.getSolution().col_value, dtype=float)
+            values = cm.split(x)
+            objective = float(info.objective_function_value)
+        bound: float | None = None
+        if is_mip:
+            b = float(info.mip_dual_bound)
+            bound = b if np.isfinite(b) else None
+        elif termination is Termination.COMPLETED:
+            bound = objective  # an LP's optimum is its own bound
+        if is_mip and values is not None:
+            progress(objective, bound)
+        version = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+        return BackendResult(
+            termination=termination,
+            values=values,
+            objective=objective,
+            objective_bound=bound,
+            wall_time_s=wall,
+            solver=SolverInfo(
+                name="highs",
+                version=version,
+                options=native,
+                num_variables=cm.num_variables,
+                num_constraints=cm.num_constraints,
+            ),
+            message=f"HiGHS model status {status_name}",
+        )

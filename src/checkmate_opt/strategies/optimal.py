@@ -1,0 +1,213 @@
+"""The optimal schedule: the Checkmate MILP (spec §3) solved by a backend.
+
+The schedule is read from the solver's S (rounded), R is recomputed with ``solve_r_opt``
+(never costlier than the solver's R) and the result is simulated: the reported cost and memory
+come from the simulator, the bound from the solver.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from checkmate_opt.backends import Backend, Progress, get_backend, log_progress
+from checkmate_opt.graph import Graph
+from checkmate_opt.milp.accounting import clean_schedule, milp_peak
+from checkmate_opt.milp.extract import schedule_from_values, start_from_schedule
+from checkmate_opt.milp.formulation import MilpInstance, Variant, build_instance
+from checkmate_opt.options import SolveOptions
+from checkmate_opt.results import SolveResult, Termination
+from checkmate_opt.schedule import Schedule
+
+__all__ = ["optimal", "warm_start_schedule"]
+
+
+def _check_budget(budget: int | None, strategy: str) -> int:
+    if budget is None:
+        raise ValueError(f"{strategy} needs a memory budget in bytes (got None)")
+    if int(budget) != budget or budget < 0:
+        raise ValueError(
+            f"{strategy}: budget must be a non-negative integer of bytes, got {budget}"
+        )
+    return int(budget)
+
+
+def warm_start_schedule(graph: Graph, budget: int) -> tuple[Schedule, str] | None:
+    """The cheapest baseline schedule that fits ``budget`` under the MILP's accounting.
+
+    Each baseline is first cleaned (:func:`~checkmate_opt.milp.accounting.clean_schedule`),
+    which never raises its simulated cost or memory and makes the MILP's accounting agree
+    with the simulator's; schedules whose MILP peak still exceeds the budget are skipped.
+    Returns ``(schedule, strategy name)`` or ``None``.
+    """
+    from checkmate_opt.simulate import simulate
+    from checkmate_opt.strategies.baselines import baseline_results
+
+    best: tuple[int, Schedule, str] | None = None
+    for res in baseline_results(graph, greedy_grid="max_batch"):
+        if res.schedule is None:
+            continue
+        sched = clean_schedule(graph, res.schedule)
+        if milp_peak(graph, sched) > budget:
+            continue
+        cost = simulate(graph, sched).compute_cost
+        if best is None or cost < best[0]:
+            best = (cost, sched, res.strategy)
+    return None if best is None else (best[1], best[2])
+
+
+def progress_in_cost_units(
+    inst: MilpInstance, sink: Callable[[Progress], None] | None
+) -> Callable[[Progress], None] | None:
+    """Wrap a progress sink so that it sees real cost units instead of scaled ones."""
+    if sink is None:
+        return None
+
+    def convert(ev: Progress) -> None:
+        sink(
+            Progress(
+                ev.time_s,
+                None if ev.incumbent is None else inst.objective_to_cost(ev.incumbent),
+                None if ev.bound is None else inst.bound_to_cost(ev.bound),
+            )
+        )
+
+    return convert
+
+
+def optimal(
+    graph: Graph,
+    budget: int | None,
+    *,
+    solver: str | Backend | None = "highs",
+    options: SolveOptions = SolveOptions(),  # noqa: B008 - frozen dataclass
+    eps_noise: float = 0.01,
+    seed: int | None = 0,
+    warm_start: bool = True,
+    variant: Variant = "full",
+    progress: Callable[[Progress], None] | None = log_progress,
+) -> SolveResult:
+    """The cheapest schedule within ``budget``: solve the Checkmate MILP (spec §3).
+
+    Parameters
+    ----------
+    graph
+        The training graph.
+    budget
+        Activation-memory budget in bytes (fixed memory excluded).
+    solver
+        ``"highs"`` (default), ``"gurobi"``, ``None`` (first available) or a Backend.
+    options
+        Time limit, MIP gap, threads, seed, verbosity, vendor options.
+    eps_noise
+        Per-node cost noise that breaks ties (spec §3.2); 0 for exact runs.
+    seed
+        Seed of the noise.
+    warm_start
+        Seed the solve with the cheapest baseline that fits (a MIP start).
+    variant
+        ``"full"`` (the paper's), ``"cover_all"`` or ``"cover_last"``.
+    progress
+        Called with the incumbent and bound (real cost units) as they improve; default: log
+        lines on the ``checkmate_opt.solve`` logger; ``None``: silent.
+
+    Returns
+    -------
+    SolveResult
+        ``COMPLETED`` with ``proven_optimal=True`` when the solver proved optimality (of the
+        noise-perturbed objective, within the MIP gap); ``TIME_LIMIT`` / ``INTERRUPTED`` with
+        the incumbent if there is one; ``INFEASIBLE`` without a schedule when no schedule fits.
+        ``objective_bound`` is a valid lower bound on the compute cost in real units.
+
+    Raises
+    ------
+    ValueError
+        For a missing or negative budget or a bad variant.
+    BackendUnavailableError, UnknownBackendError
+        For a solver that is not installed or not registered (or over Gurobi's pip licence).
+
+    Examples
+    --------
+    >>> from checkmate_opt.generators import linear_graph
+    >>> r = optimal(linear_graph(4), 4, eps_noise=0, progress=None)
+    >>> r.termination.value, r.compute_cost, r.within_budget
+    ('completed', 11, True)
+    """
+    budget = _check_budget(budget, "optimal")
+    backend = get_backend(solver)
+    t0 = time.perf_counter()
+    inst = build_instance(graph, budget, variant=variant, eps_noise=eps_noise, seed=seed)
+    seed_info = None
+    start = None
+    if warm_start and variant == "full":
+        found = warm_start_schedule(graph, budget)
+        if found is not None:
+            seed_info = found
+            start = start_from_schedule(inst, found[0])
+    res = backend.solve(
+        inst.model, options, start=start, progress=progress_in_cost_units(inst, progress)
+    )
+    return milp_result(
+        graph,
+        budget,
+        inst,
+        res,
+        strategy="optimal",
+        started=t0,
+        fallback=seed_info,
+    )
+
+
+def milp_result(
+    graph: Graph,
+    budget: int,
+    inst: MilpInstance,
+    res: Any,
+    *,
+    strategy: str,
+    started: float,
+    fallback: tuple[Schedule, str] | None = None,
+) -> SolveResult:
+    """Turn a backend result into a simulated :class:`SolveResult`."""
+    term = res.termination
+    schedule = None
+    source = "solver"
+    if res.values is not None and term is not Termination.INFEASIBLE:
+        schedule = schedule_from_values(inst, res.values)
+    elif fallback is not None and term is not Termination.INFEASIBLE:
+        schedule, source = fallback[0], f"warm start ({fallback[1]})"
+    bound = None if res.objective_bound is None else inst.bound_to_cost(res.objective_bound)
+    if term is Termination.INFEASIBLE:
+        bound = None
+    params: dict[str, object] = {
+        "variant": inst.variant,
+        "eps_noise": inst.eps_noise,
+        "seed": inst.seed,
+        "g_cpu": inst.g_cpu,
+        "g_ram": inst.g_ram,
+        "build_time_s": round(inst.build_time_s, 4),
+        "solver_time_s": round(res.wall_time_s, 4),
+        "warm_start": None if fallback is None else fallback[1],
+        "schedule_source": source if schedule is not None else None,
+        "milp_objective": None if res.objective is None else inst.objective_to_cost(res.objective),
+    }
+    msg = res.message
+    if inst.eps_noise and term is Termination.COMPLETED:
+        msg += f"; optimal for costs perturbed by eps={inst.eps_noise} (use eps_noise=0 for exact)"
+    return SolveResult.from_schedule(
+        graph,
+        schedule,
+        strategy=strategy,
+        budget=budget,
+        solve_time_s=time.perf_counter() - started,
+        termination=term,
+        proven_optimal=term is Termination.COMPLETED and schedule is not None,
+        objective_bound=bound,
+        solver=res.solver,
+        params=params,
+        message=msg,
+    )
+
+
+__all__ += ["milp_result", "progress_in_cost_units"]
