@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from checkmate_opt.generators import linear_graph
 from checkmate_opt.graph import Graph, training_graph
+from checkmate_opt.io import load_graph
 from checkmate_opt.strategies import solve
 from checkmate_opt.strategies.chen import (
     chen_greedy,
@@ -159,3 +162,20 @@ def test_registered() -> None:
         r = solve(g, 5, strategy=name)
         assert r.strategy == name
         assert_valid_schedule(g, r)
+
+
+@pytest.mark.parametrize(
+    ("stem", "expected"),
+    [
+        # spec §5.4: sorted order picks these (the artifact's set order differs on both)
+        ("resnet50_b256_train", [5, 37, 69, 101, 131, 163]),
+        ("vggunet_b32_train", [2, 30, 33]),
+    ],
+)
+def test_sqrtn_sorted_picks_on_published_graphs(
+    shared_graphs: Path, stem: str, expected: list[int]
+) -> None:
+    path = shared_graphs / f"{stem}.json"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    assert sqrtn_checkpoints(load_graph(path)) == expected
