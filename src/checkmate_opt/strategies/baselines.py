@@ -65,15 +65,22 @@ def baseline_results(
     >>> sorted({r.strategy for r in rs})[:3]
     ['checkpoint_all', 'checkpoint_all_ap', 'checkpoint_last_node']
     """
+    sqrtn_lin = chen_sqrtn(graph, use_articulation_points=False)
+    assert sqrtn_lin.report is not None
     results = [
         checkpoint_all(graph),
         checkpoint_all_ap(graph),
         checkpoint_last_node(graph),
         chen_sqrtn(graph, use_articulation_points=True),
-        chen_sqrtn(graph, use_articulation_points=False),
+        sqrtn_lin,
     ]
     for ap in (True, False):
-        results += greedy_grid_results(graph, use_articulation_points=ap, grid=greedy_grid)
+        results += greedy_grid_results(
+            graph,
+            use_articulation_points=ap,
+            grid=greedy_grid,
+            sqrtn_activation=sqrtn_lin.report.peak_activation_memory,
+        )
     if include_griewank is None:
         include_griewank = is_chain(graph)
     if include_griewank:

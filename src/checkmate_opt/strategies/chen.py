@@ -8,6 +8,7 @@ node-id order (a true topological order, not the undirected-DFS order).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -148,13 +149,15 @@ def greedy_grid_results(
     *,
     use_articulation_points: bool = True,
     grid: str = "sweep",
+    sqrtn_activation: int | None = None,
 ) -> list[SolveResult]:
     """One simulated result per distinct checkpoint set of the greedy grid (spec §5.5).
 
     The segment sizes are ``A * (1 + delta)`` with ``A`` the peak activation memory of the
     linearized √n schedule. Grid values giving the same checkpoint set are simulated once; the
     result keeps the first such value in ``params`` (``segment_bytes``, ``delta``) and the
-    number of grid values it stands for (``grid_values``).
+    number of grid values it stands for (``grid_values``). ``sqrtn_activation`` (``A``) may be
+    passed when already known.
 
     Returns
     -------
@@ -162,9 +165,11 @@ def greedy_grid_results(
         In grid order of first occurrence.
     """
     deltas = greedy_grid_deltas(grid)
-    base = chen_sqrtn(graph, None, use_articulation_points=False).report
-    assert base is not None
-    A = base.peak_activation_memory
+    if sqrtn_activation is None:
+        base = chen_sqrtn(graph, None, use_articulation_points=False).report
+        assert base is not None
+        sqrtn_activation = base.peak_activation_memory
+    A = sqrtn_activation
     name = "chen_greedy" if use_articulation_points else "chen_greedy_linearized"
     seen: dict[tuple[int, ...], int] = {}
     found: list[tuple[tuple[int, ...], float, float, int]] = []
@@ -222,21 +227,6 @@ def pick_result(results: Sequence[SolveResult], budget: int | None) -> tuple[Sol
         if fits:
             return min(fits, key=lambda r: (cost(r), mem(r))), True
     return min(results, key=lambda r: (mem(r), cost(r))), False
-
-
-def _rebudget(
-    result: SolveResult, budget: int | None, solve_time_s: float, message: str
-) -> SolveResult:
-    return SolveResult(
-        strategy=result.strategy,
-        budget=budget,
-        termination=result.termination,
-        schedule=result.schedule,
-        report=result.report,
-        solve_time_s=solve_time_s,
-        params=result.params,
-        message=message,
-    )
 
 
 def chen_greedy(
@@ -307,7 +297,9 @@ def chen_greedy(
         msg = f"cheapest of {len(results)} distinct grid schedules within the budget"
     else:
         msg = f"none of {len(results)} distinct grid schedules fits; the lowest-memory one"
-    return _rebudget(best, budget, time.perf_counter() - t0, msg)
+    return dataclasses.replace(
+        best, budget=budget, solve_time_s=time.perf_counter() - t0, message=msg
+    )
 
 
 def chen_greedy_linearized(

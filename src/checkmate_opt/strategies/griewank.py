@@ -10,6 +10,7 @@ recomputed rather than stored.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -141,13 +142,6 @@ def griewank(graph: Graph, budget: int | None = None, *, slots: int | None = Non
         msg = f"cheapest of {len(results)} slot counts within the budget"
     else:
         msg = f"no slot count of {len(results)} fits; the lowest-memory one"
-    return SolveResult(
-        strategy=best.strategy,
-        budget=budget,
-        termination=best.termination,
-        schedule=best.schedule,
-        report=best.report,
-        solve_time_s=time.perf_counter() - t0,
-        params=best.params,
-        message=msg,
+    return dataclasses.replace(
+        best, budget=budget, solve_time_s=time.perf_counter() - t0, message=msg
     )
