@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,11 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checkmate_opt.errors import NoScheduleError
+from checkmate_opt.errors import NoScheduleError, ScheduleError
 from checkmate_opt.generators import linear_graph
 from checkmate_opt.graph import Graph
 from checkmate_opt.results import SolveResult, SolverInfo, Termination
 from checkmate_opt.schedule import Schedule, solve_r_opt
+from checkmate_opt.testing import assert_valid_schedule
 from hypothesis_graphs import dags, training_graphs
 
 SUMMARY_KEYS = {
@@ -223,3 +225,44 @@ def test_round_trip_property(case):
     assert "\n" not in line  # one JSON-lines record
     _assert_same(res, SolveResult.from_dict(json.loads(line), graph=g))
     _assert_same(res, SolveResult.from_dict(json.loads(line)))
+
+
+# ------------------------------------------------------------------ testing.assert_valid_schedule
+
+
+def test_assert_valid_schedule_accepts_an_honest_result():
+    # keep-all on linear_graph(3) peaks at 6: stage 5 still holds 0..4 (S keeps every value)
+    g = linear_graph(3)
+    assert_valid_schedule(g, _result(g, 6))
+    assert_valid_schedule(g, _result(g, 5))  # honestly over budget: within_budget is False
+    assert_valid_schedule(g, _result(g, None), budget=6)
+    with pytest.raises(AssertionError, match="peaks at 6"):
+        assert_valid_schedule(g, _result(g, None), budget=5)
+
+
+def test_assert_valid_schedule_catches_a_doctored_report():
+    g = linear_graph(3)
+    res = _result(g, 5)
+    fake = dataclasses.replace(
+        res, report=dataclasses.replace(res.report, peak_activation_memory=3)
+    )
+    with pytest.raises(AssertionError):
+        assert_valid_schedule(g, fake)
+
+
+def test_assert_valid_schedule_catches_an_invalid_schedule():
+    g = linear_graph(2)
+    res = _result(g, None)
+    bad = dataclasses.replace(res, schedule=Schedule(R=np.eye(5), S=np.zeros((5, 5))))
+    with pytest.raises(ScheduleError):
+        assert_valid_schedule(g, bad)
+
+
+def test_assert_valid_schedule_without_schedule():
+    g = linear_graph(2)
+    res = SolveResult.from_schedule(
+        g, None, strategy="s", budget=1, solve_time_s=0, termination=Termination.INFEASIBLE
+    )
+    assert_valid_schedule(g, res, require_schedule=False)
+    with pytest.raises(AssertionError, match="no schedule"):
+        assert_valid_schedule(g, res)
