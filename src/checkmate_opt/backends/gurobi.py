@@ -133,6 +133,8 @@ class GurobiBackend(Backend):
                 bound = float(model.ObjBound)
             except (gp.GurobiError, AttributeError):
                 bound = None
+            if bound is not None and not np.isfinite(bound):
+                bound = None
         elif termination is Termination.COMPLETED:
             bound = objective
         if is_mip and values is not None:

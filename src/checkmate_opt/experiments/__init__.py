@@ -1,0 +1,1 @@
+"""The paper's experiments as library functions (used by the CLI and the figure scripts)."""

@@ -1,0 +1,161 @@
+"""Backends: registry, availability, errors, and real solves on both vendors."""
+
+from __future__ import annotations
+
+import _thread
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+from checkmate_opt.backends import (
+    BACKENDS,
+    Backend,
+    Capability,
+    Progress,
+    available_backends,
+    get_backend,
+)
+from checkmate_opt.backends.gurobi import GurobiBackend
+from checkmate_opt.errors import BackendUnavailableError, CapabilityError, UnknownBackendError
+from checkmate_opt.generators import linear_graph
+from checkmate_opt.milp.formulation import build_instance
+from checkmate_opt.options import SolveOptions
+from checkmate_opt.results import Termination
+
+OPTS = SolveOptions(threads=1, time_limit_s=30, mip_rel_gap=0)
+
+
+def test_every_backend_module_is_registered() -> None:
+    import pkgutil
+
+    import checkmate_opt.backends as pkg
+
+    modules = {m.name for m in pkgutil.iter_modules(pkg.__path__)} - {"base"}
+    assert modules == set(BACKENDS)
+    assert list(BACKENDS) == ["highs", "gurobi"]  # preference order
+
+
+def test_available_backends_probe_without_importing_vendors() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from checkmate_opt.backends import available_backends
+        print(available_backends())
+        assert "highspy" not in sys.modules and "gurobipy" not in sys.modules
+        assert "pyomo" not in sys.modules
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "highs" in out.stdout
+
+
+def test_get_backend_errors_say_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UnknownBackendError, match="highs, gurobi"):
+        get_backend("cplex")
+    monkeypatch.setattr(GurobiBackend, "is_available", classmethod(lambda cls: False))
+    with pytest.raises(BackendUnavailableError, match=r"checkmate-opt\[gurobi\].*solver='highs'"):
+        get_backend("gurobi")
+    assert get_backend(None).name == available_backends()[0]
+    inst = get_backend("highs")
+    assert get_backend(inst) is inst
+
+
+def test_capability_check() -> None:
+    class LpOnly(Backend):
+        name = "lp_only"
+        required_modules = ()
+        capabilities = frozenset({Capability.INTEGER})
+
+        def _solve_compiled(self, cm, options, *, start, progress):  # type: ignore[no-untyped-def]
+            raise AssertionError("not reached")
+
+    with pytest.raises(CapabilityError, match="time_limit"):
+        LpOnly().solve(build_instance(linear_graph(1), 3).model, SolveOptions(time_limit_s=1))
+
+
+def test_milp_and_lp_solve_with_progress(backend: Backend) -> None:
+    g = linear_graph(4)
+    events: list[Progress] = []
+    res = backend.solve(build_instance(g, 4, eps_noise=0).model, OPTS, progress=events.append)
+    assert res.termination is Termination.COMPLETED
+    assert res.objective == pytest.approx(11)  # linear4 at 4 units: 2 forward recomputes
+    assert res.objective_bound == pytest.approx(11)
+    assert events
+    assert events[-1].incumbent == pytest.approx(11)
+    assert res.solver.name == backend.name
+    assert res.solver.num_variables
+    lp = backend.solve(build_instance(g, 4, eps_noise=0, relax=True).model, OPTS)
+    assert lp.termination is Termination.COMPLETED
+    assert g.total_compute <= lp.objective <= 11 + 1e-6
+    vals = res.values
+    assert vals is not None
+    assert set(vals) >= {"R", "S", "FREE", "U", "P"}
+
+
+def test_infeasible_budget(backend: Backend) -> None:
+    res = backend.solve(build_instance(linear_graph(3), 2, eps_noise=0).model, OPTS)
+    assert res.termination is Termination.INFEASIBLE
+    assert res.values is None
+
+
+def test_vendor_options_pass_through_and_bad_ones_fail() -> None:
+    from checkmate_opt.errors import SolverError
+
+    hb = get_backend("highs")
+    res = hb.solve(
+        build_instance(linear_graph(2), 3).model,
+        SolveOptions(backend_options={"presolve": "off"}, threads=1),
+    )
+    assert res.solver.options["presolve"] == "off"
+    with pytest.raises(SolverError, match="no_such_option"):
+        hb.solve(
+            build_instance(linear_graph(2), 3).model,
+            SolveOptions(backend_options={"no_such_option": 1}),
+        )
+
+
+@pytest.mark.gurobi
+def test_gurobi_size_limited_licence_is_explained() -> None:
+    if not GurobiBackend.is_available():
+        pytest.skip("gurobipy not installed")
+    big = build_instance(linear_graph(16), 8).model  # ~5000 columns: over the pip licence
+    try:
+        res = GurobiBackend().solve(big, SolveOptions(time_limit_s=5, threads=1))
+    except BackendUnavailableError as err:
+        msg = str(err)
+        assert "licence" in msg
+        assert "solver='highs'" in msg
+        assert "2000" in msg
+    else:  # a full licence is installed
+        assert res.termination in (Termination.COMPLETED, Termination.TIME_LIMIT)
+
+
+@pytest.mark.highs
+def test_highs_ctrl_c_returns_incumbent() -> None:
+    """A KeyboardInterrupt during the solve stops HiGHS and keeps its best incumbent."""
+    from checkmate_opt.milp.extract import start_from_schedule
+    from checkmate_opt.strategies.optimal import warm_start_schedule
+
+    g = linear_graph(16)
+    inst = build_instance(g, 9, eps_noise=0.01)
+    found = warm_start_schedule(g, 9)
+    assert found is not None
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    try:
+        res = get_backend("highs").solve(
+            inst.model,
+            SolveOptions(threads=1, time_limit_s=60),
+            start=start_from_schedule(inst, found[0]),
+        )
+    finally:
+        timer.cancel()
+    assert res.termination is Termination.INTERRUPTED
+    assert res.values is not None
+    assert res.wall_time_s < 30
+    assert np.isfinite(res.objective)
