@@ -33,7 +33,7 @@ def _interp_class() -> type:
     """The PSPNet ``Interp`` layer: bilinear resize to a fixed spatial size."""
     keras, _ = _k()
 
-    class Interp(keras.layers.Layer):
+    class Interp(keras.layers.Layer):  # type: ignore[name-defined]
         def __init__(self, new_size: tuple[int, int], **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.new_size = tuple(int(s) for s in new_size)
