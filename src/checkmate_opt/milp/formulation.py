@@ -267,18 +267,27 @@ class MilpInstance:
         )
 
     def bound_to_cost(self, bound: float) -> float:
-        """A dual bound of the model as a valid lower bound in real units.
+        """A dual bound of the model as a valid lower bound on the exact cost, in real units.
 
-        Every schedule's noisy objective is at most ``max(noise)`` times its exact scaled cost,
-        so ``bound / max(noise)`` bounds the exact problem from below (conservative when
-        ``eps_noise > 0``, exact when it is 0). The exact scaled cost (or, in min_peak mode,
-        the scaled peak) is an integer, so the bound is rounded up, with a small tolerance
-        for the solver's own rounding. In min_peak mode the result is a peak in bytes.
+        With noise, a schedule's noisy objective is ``sum_i c_i w_i n_i`` (``w`` the noise,
+        ``n_i`` how often node i is computed) while its exact cost is ``sum_i c_i n_i``. Where
+        every node is computed at least once (``"full"``, ``"cover_all"``), the recomputation
+        part alone is rescaled: exact ``>= sum_i c_i + (bound - sum_i c_i w_i) / max(w)``;
+        otherwise ``bound / max(w)``. Both are exact when ``eps_noise == 0``. The exact scaled
+        cost (or, in min_peak mode, the scaled peak) is an integer, so the bound is rounded up
+        with a small tolerance for the solver's own rounding. min_peak mode: a peak in bytes.
         """
         if self.mode == "min_peak":
             return float(_ceil_tol(bound) * self.g_ram)
-        scale = float(self.noise.max()) if self.eps_noise else 1.0
-        return float(_ceil_tol(bound / scale) * self.g_cpu)
+        if not self.eps_noise:
+            return float(_ceil_tol(bound) * self.g_cpu)
+        wmax = float(self.noise.max())
+        exact = self.cost / self.noise
+        if self.variant == "cover_last":
+            scaled = bound / wmax
+        else:
+            scaled = float(exact.sum()) + max(0.0, bound - float(self.cost.sum())) / wmax
+        return float(_ceil_tol(scaled) * self.g_cpu)
 
 
 def _ceil_tol(x: float) -> int:
