@@ -165,3 +165,23 @@ def test_brute_force_on_every_budget_of_small_graphs(solver: str) -> None:
                 assert res.params["milp_objective"] == pytest.approx(truth), budget
                 assert res.within_budget
                 assert res.compute_cost <= truth
+
+
+@pytest.mark.parametrize("budget", [3, 4, 6])
+def test_variants_are_nested_relaxations(budget: int) -> None:
+    """cover_last relaxes cover_all, which relaxes the frontier-advancing (full) schedule."""
+    from checkmate_opt.strategies.lp_rounding import lp_bound
+
+    g = linear_graph(3)
+    lps = [lp_bound(g, budget, variant=v, options=EXACT).objective_bound for v in VARIANTS]
+    assert lps[2] <= lps[1] <= lps[0]
+    full, cover = (
+        optimal(g, budget, variant=v, options=EXACT, eps_noise=0, progress=None)
+        for v in ("full", "cover_all")
+    )
+    assert cover.params["milp_objective"] <= full.params["milp_objective"] + 1e-6
+    assert_valid_schedule(g, cover, budget=budget)
+    assert cover.within_budget
+
+
+VARIANTS = ("full", "cover_all", "cover_last")

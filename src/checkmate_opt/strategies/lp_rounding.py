@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 
 from checkmate_opt.backends import Backend, get_backend
+from checkmate_opt.errors import ScheduleError
 from checkmate_opt.graph import Graph
 from checkmate_opt.milp.extract import matrices
 from checkmate_opt.milp.formulation import Variant, build_instance
@@ -181,12 +182,10 @@ def lp_rounding(
         seen.add(key)
         tried += 1
         if keep_r:
-            r = r_round.copy()
-            np.fill_diagonal(r, r.diagonal())
-            sched = Schedule(R=r, S=s)
+            sched = Schedule(R=r_round, S=s)
             try:
                 rep = simulate(graph, sched)
-            except Exception:  # an invalid rounding of a cover-variant LP: skip it
+            except ScheduleError:  # a rounding of a cover-variant LP that is not a schedule
                 continue
         else:
             sched = Schedule.from_s(graph, s)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from checkmate_opt.backends import Backend, Progress, get_backend, log_progress
+from checkmate_opt.errors import ScheduleError
 from checkmate_opt.graph import Graph
 from checkmate_opt.milp.accounting import clean_schedule, milp_peak
 from checkmate_opt.milp.extract import schedule_from_values, start_from_schedule
@@ -19,6 +20,7 @@ from checkmate_opt.milp.formulation import MilpInstance, Variant, build_instance
 from checkmate_opt.options import SolveOptions
 from checkmate_opt.results import SolveResult, Termination
 from checkmate_opt.schedule import Schedule
+from checkmate_opt.simulate import simulate
 
 __all__ = ["optimal", "warm_start_schedule"]
 
@@ -195,6 +197,13 @@ def milp_result(
     msg = res.message
     if inst.eps_noise and term is Termination.COMPLETED:
         msg += f"; optimal for costs perturbed by eps={inst.eps_noise} (use eps_noise=0 for exact)"
+    if schedule is not None:
+        try:
+            simulate(graph, schedule)
+        except ScheduleError as err:  # cover_last does not compute every node
+            msg += f"; the solution is not a complete schedule ({err})"
+            schedule = None
+            params["schedule_source"] = None
     return SolveResult.from_schedule(
         graph,
         schedule,
