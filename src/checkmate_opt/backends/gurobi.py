@@ -113,8 +113,13 @@ class GurobiBackend(Backend):
                 )
 
         t0 = time.perf_counter()
+        interrupted = False
         try:
             model.optimize(callback if is_mip else None)
+        except KeyboardInterrupt:
+            # Gurobi normally turns Ctrl-C into status INTERRUPTED itself; this catches one
+            # that lands in our Python callback instead
+            interrupted = True
         except gp.GurobiError as err:
             if err.errno == _SIZE_LIMIT_ERRNO:
                 raise BackendUnavailableError(_licence_message(err, cm)) from err
@@ -122,6 +127,8 @@ class GurobiBackend(Backend):
         wall = time.perf_counter() - t0
         status_code = int(model.Status)
         termination = STATUS_MAP.get(status_code, Termination.UNKNOWN)
+        if interrupted:
+            termination = Termination.INTERRUPTED
         values = None
         objective = None
         if model.SolCount > 0 and termination is not Termination.INFEASIBLE:
