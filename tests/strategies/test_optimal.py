@@ -185,3 +185,22 @@ def test_variants_are_nested_relaxations(budget: int) -> None:
 
 
 VARIANTS = ("full", "cover_all", "cover_last")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vgg16_b256_train.json", "vggunet_b32_train.json"])
+def test_shared_graph_beats_baselines(shared_graphs, name: str) -> None:  # type: ignore[no-untyped-def]
+    from checkmate_opt.io import load_graph
+    from checkmate_opt.strategies.baselines import cheapest_within
+    from checkmate_opt.strategies.checkpoint_all import checkpoint_all
+
+    g = load_graph(shared_graphs / name)
+    budget = int(0.8 * checkpoint_all(g).report.peak_activation_memory)  # type: ignore[union-attr]
+    res = optimal(g, budget, options=SolveOptions(threads=1, time_limit_s=120), progress=None)
+    assert_valid_schedule(g, res, budget=budget)
+    assert res.within_budget
+    assert res.objective_bound is not None
+    assert res.objective_bound <= res.compute_cost
+    best = cheapest_within(baseline_results(g), budget)
+    assert best is not None
+    assert res.compute_cost <= best.compute_cost
