@@ -74,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output or Path(__file__).parent / "results" / f"run_{int(time.time())}.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     options = SolveOptions(time_limit_s=args.time_limit, threads=args.threads)
-    print(f"{'graph':<16}{'frac':>5} {'strategy':<24}{'status':<12}{'ok':<6}"
-          f"{'overhead':>9}{'time s':>9}{'x ref':>8}")
+    print(
+        f"{'graph':<16}{'frac':>5} {'strategy':<24}{'status':<12}{'ok':<6}"
+        f"{'overhead':>9}{'time s':>9}{'x ref':>8}"
+    )
     with out.open("a", encoding="utf-8") as fh:
         for gname in args.graphs:
             graph = load(gname)
@@ -89,15 +91,22 @@ def main(argv: list[str] | None = None) -> int:
                 ref_time = max(time.perf_counter() - t0, 1e-9)
                 for sname in args.strategies:
                     fn = get_strategy(sname)
-                    kwargs = {"options": options} if "options" in inspect.signature(fn).parameters else {}
+                    kwargs = (
+                        {"options": options}
+                        if "options" in inspect.signature(fn).parameters
+                        else {}
+                    )
                     res = fn(graph, budget, **kwargs)
                     row = res.summary() | {"graph": gname, "fraction": frac}
                     fh.write(json.dumps(row, sort_keys=True) + "\n")
                     fh.flush()
                     over = "-" if row["overhead"] is None else f"{row['overhead']:.4f}"
-                    print(f"{gname:<16}{frac:>5.2f} {sname:<24}{row['status']:<12}"
-                          f"{row['within_budget']!s:<6}{over:>9}{res.solve_time_s:>9.2f}"
-                          f"{res.solve_time_s / ref_time:>8.0f}", flush=True)
+                    print(
+                        f"{gname:<16}{frac:>5.2f} {sname:<24}{row['status']:<12}"
+                        f"{row['within_budget']!s:<6}{over:>9}{res.solve_time_s:>9.2f}"
+                        f"{res.solve_time_s / ref_time:>8.0f}",
+                        flush=True,
+                    )
     print(f"results: {out}")
     return 0
 

@@ -90,8 +90,11 @@ def _load_graph_arg(args: argparse.Namespace) -> Graph:
     return load_graph(graph_file)
 
 
-def _parse_budget(text: str | None, graph: Graph) -> int | None:
-    """Bytes (``16GB``, ``500MiB``, ``1000``) or a fraction of checkpoint-all's peak (``0.8x``)."""
+def _parse_budget(text: str | None, graph: Graph, *, include_fixed: bool = False) -> int | None:
+    """Bytes (``16GB``, ``500MiB``, ``1000``) or a fraction of checkpoint-all's peak (``0.8x``).
+
+    With ``include_fixed`` the budget is device memory and fixed memory is subtracted from it.
+    """
     if text is None:
         return None
     t = text.strip()
@@ -102,11 +105,20 @@ def _parse_budget(text: str | None, graph: Graph) -> int | None:
             raise UsageError(f"cannot parse budget {text!r}; write e.g. 16GB or 0.8x") from None
         if not frac > 0:
             raise UsageError(f"budget fraction must be > 0, got {text!r}")
-        return int(frac * _reference_peak(graph))
-    try:
-        return parse_bytes(t)
-    except ValueError as err:
-        raise UsageError(f"--budget: {err}") from None
+        budget = int(frac * _reference_peak(graph))
+    else:
+        try:
+            budget = parse_bytes(t)
+        except ValueError as err:
+            raise UsageError(f"--budget: {err}") from None
+    if include_fixed:
+        if budget < graph.fixed_memory:
+            raise UsageError(
+                f"--budget {text} is below the fixed memory ({format_bytes(graph.fixed_memory)} of "
+                "parameters and gradients); raise it or drop --include-fixed"
+            )
+        budget -= graph.fixed_memory
+    return budget
 
 
 def _reference_peak(graph: Graph) -> int:
@@ -191,7 +203,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     fn = _check_strategy(args.strategy)
     out = _check_output(args.output) if args.output else None
     graph = _load_graph_arg(args)
-    budget = _parse_budget(args.budget, graph)
+    budget = _parse_budget(args.budget, graph, include_fixed=args.include_fixed)
     kwargs = _strategy_kwargs(fn, args)
     result = fn(graph, budget, **kwargs)
     summary = result.summary()
@@ -208,7 +220,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     fn = _check_strategy(args.strategy)
     out = _check_output(args.output)
     graph = _load_graph_arg(args)
-    budget = _parse_budget(args.budget, graph)
+    budget = _parse_budget(args.budget, graph, include_fixed=args.include_fixed)
     kwargs = _strategy_kwargs(fn, args)
     result = fn(graph, budget, **kwargs)
     if result.schedule is None:
@@ -241,8 +253,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for name in STRATEGIES:
         fn = get_strategy(name)
         ns = argparse.Namespace(
-            solver=None, time_limit=args.time_limit, mip_gap=None, threads=None, seed=None,
-            verbose=False, strategy=name,
+            solver=None,
+            time_limit=args.time_limit,
+            mip_gap=None,
+            threads=None,
+            seed=None,
+            verbose=False,
+            strategy=name,
         )
         kwargs = _strategy_kwargs(fn, ns) if "options" in inspect.signature(fn).parameters else {}
         res = fn(graph, budget, **kwargs)
@@ -252,7 +269,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         peak = "-" if s["peak_activation_memory"] is None else str(s["peak_activation_memory"])
         if name == "lp_bound" and s["objective_bound"] is not None:
             comp = f">={s['objective_bound']:.1f}"
-        print(f"{name:<24}{s['status']:<12}{s['within_budget']!s:<8}{comp:>9}{over:>10}{peak:>7}")
+        within = str(s["within_budget"]) if s["feasible"] else "-"
+        print(f"{name:<24}{s['status']:<12}{within:<8}{comp:>9}{over:>10}{peak:>7}")
     return 0
 
 
@@ -260,13 +278,26 @@ def _cmd_zoo(args: argparse.Namespace) -> int:
     from checkmate_opt import zoo
 
     names = zoo.names()
-    if args.json:
-        print(json.dumps([zoo.describe(n, batch_size=args.batch_size) for n in names]))
+    if args.names_only:
+        print("\n".join(names))
         return 0
-    print(f"{'model':<22}{'layers':>8}{'nodes':>8}{'edges':>8}{'parameters':>14}")
-    for name in names:
+    selected = args.models or names
+    for name in selected:
+        zoo.family(name)  # unknown names fail here, before any output
+    rows = []
+    if not args.json:
+        # each row needs the Keras model built: stream them so a long listing shows progress
+        print(f"{'model':<22}{'layers':>8}{'nodes':>8}{'edges':>8}{'parameters':>14}", flush=True)
+    for name in selected:
         d = zoo.describe(name, batch_size=args.batch_size)
-        print(f"{name:<22}{d['layers']:>8}{d['nodes']:>8}{d['edges']:>8}{d['parameters']:>14}")
+        rows.append(d)
+        if not args.json:
+            print(
+                f"{d['name']:<22}{d['layers']:>8}{d['nodes']:>8}{d['edges']:>8}{d['parameters']:>14}",
+                flush=True,
+            )
+    if args.json:
+        print(json.dumps(rows))
     return 0
 
 
@@ -298,6 +329,11 @@ def _add_model_args(p: argparse.ArgumentParser, *, graph_file: bool = True) -> N
 
 def _add_solver_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", help="activation-memory budget: bytes (16GB, 500MiB) or 0.8x")
+    p.add_argument(
+        "--include-fixed",
+        action="store_true",
+        help="--budget is device memory: parameters and their gradients are taken off it first",
+    )
     p.add_argument("--solver", help="MILP backend: highs (default) or gurobi")
     p.add_argument("--time-limit", type=float, help="solver time limit in seconds")
     p.add_argument("--mip-gap", type=float, help="relative MIP gap")
@@ -341,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("zoo", help="list the model zoo with node and edge counts")
+    p.add_argument("models", nargs="*", help="only these models (default: all; slow)")
+    p.add_argument("--names-only", action="store_true", help="just the names (fast)")
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_zoo)
@@ -352,8 +390,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("max-batch", help="largest batch size that fits a memory limit")
     _add_model_args(p)
-    p.add_argument("--base-batch-size", type=int, default=1,
-                   help="batch size the graph file was built at (memory scales linearly)")
+    p.add_argument(
+        "--base-batch-size",
+        type=int,
+        default=1,
+        help="batch size the graph file was built at (memory scales linearly)",
+    )
     p.add_argument("--memory", default="16GB", help="device memory limit (default 16GB)")
     p.add_argument("--method", choices=["milp", "baselines"], default="milp")
     p.add_argument("--protocol", choices=["paper", "corrected"], default="corrected")

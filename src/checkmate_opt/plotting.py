@@ -23,7 +23,9 @@ def _pyplot() -> Any:
     return plt
 
 
-def save_figure(fig: Any, path: str | os.PathLike[str], *, formats: Sequence[str] = ()) -> list[Path]:
+def save_figure(
+    fig: Any, path: str | os.PathLike[str], *, formats: Sequence[str] = ()
+) -> list[Path]:
     """Save ``fig`` to ``path`` and to each extra format beside it, atomically.
 
     Each file is written to a temporary name first, so a failure leaves no partial file.
@@ -97,13 +99,24 @@ def plot_schedule(
         ax.set_xlabel("node")
         ax.set_ylabel("stage")
     timeline = report.memory_timeline
-    ax_m.step(range(len(timeline)), timeline / 1e9 if graph.total_memory > 1e6 else timeline,
-              where="post", color="tab:purple", lw=1.2, label="live memory (incl. fixed)")
+    ax_m.step(
+        range(len(timeline)),
+        timeline / 1e9 if graph.total_memory > 1e6 else timeline,
+        where="post",
+        color="tab:purple",
+        lw=1.2,
+        label="live memory (incl. fixed)",
+    )
     unit = "GB" if graph.total_memory > 1e6 else "units"
     scale = 1e9 if unit == "GB" else 1
     if result.budget is not None:
-        ax_m.axhline((result.budget + report.fixed_memory) / scale, color="k", ls="--", lw=1,
-                     label="budget (+ fixed)")
+        ax_m.axhline(
+            (result.budget + report.fixed_memory) / scale,
+            color="k",
+            ls="--",
+            lw=1,
+            label="budget (+ fixed)",
+        )
     ax_m.set_xlabel("operation")
     ax_m.set_ylabel(f"memory ({unit})")
     ax_m.legend(loc="upper right")
