@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from checkmate_opt.graph import Graph
-from checkmate_opt.schedule import Schedule, solve_r_opt
+from checkmate_opt.schedule import Schedule
 
 __all__ = ["clean_schedule", "implied_free", "milp_memory", "milp_peak"]
 
@@ -68,23 +68,35 @@ def milp_peak(graph: Graph, schedule: Schedule) -> int:
 
 
 def clean_schedule(graph: Graph, schedule: Schedule) -> Schedule:
-    """Drop checkpoints that stage ``t`` neither uses nor keeps, then recompute ``R``.
+    """Drop checkpoints that stage ``t`` neither uses nor keeps, and recompute ``R``.
 
     The simulator frees such checkpoints at stage start, so the simulated cost and memory
-    do not grow; the MILP would count them all stage. Repeated until nothing changes.
+    do not grow; the MILP would count them all stage. Dropping ``S[t, i]`` can only make
+    stage ``t - 1`` cheaper (it no longer has to produce ``i``), which can leave checkpoints
+    of stage ``t - 1`` unused in turn; so the stages are cleaned from the last to the first,
+    each with its cheapest ``R`` (``solve_r_opt``'s rules, stage by stage), in one pass.
     """
     s = np.array(schedule.S, dtype=bool)
-    r = np.array(schedule.R, dtype=bool)
     n = graph.n
-    edges = graph.edges
-    while True:
-        used = np.zeros((n, n), dtype=bool)
-        for u, v in edges:
-            used[:, u] |= r[:, v]
-        keep = np.zeros((n, n), dtype=bool)
-        keep[:-1] = s[1:]
-        drop = s & ~used & ~keep
-        if not drop.any():
-            return Schedule(R=r, S=s)
-        s &= ~drop
-        r = solve_r_opt(graph, s)
+    r = np.zeros((n, n), dtype=bool)
+    args = graph.args
+    eu = np.fromiter((u for u, _ in graph.edges), dtype=np.int64, count=len(graph.edges))
+    ev = np.fromiter((v for _, v in graph.edges), dtype=np.int64, count=len(graph.edges))
+    no_keep = np.zeros(n, dtype=bool)
+    for t in range(n - 1, -1, -1):
+        keep = s[t + 1] if t + 1 < n else no_keep
+        st = s[t]
+        rt = keep & ~st
+        rt[t] = True
+        for v in range(t, -1, -1):
+            if rt[v]:
+                for u in args[v]:
+                    if not rt[u] and not st[u]:
+                        rt[u] = True
+        used = np.zeros(n, dtype=bool)
+        used[eu[rt[ev]]] = True
+        # dropped checkpoints are neither used nor kept, so rt (which depends on st only
+        # through kept and used values) stays the cheapest R of the stage
+        st &= used | keep
+        r[t] = rt
+    return Schedule(R=r, S=s)

@@ -43,19 +43,20 @@ def warm_start_schedule(graph: Graph, budget: int) -> tuple[Schedule, str] | Non
     with the simulator's; schedules whose MILP peak still exceeds the budget are skipped.
     Returns ``(schedule, strategy name)`` or ``None``.
     """
-    from checkmate_opt.simulate import simulate
     from checkmate_opt.strategies.baselines import baseline_results
 
+    cost_of = graph.compute_array
     best: tuple[int, Schedule, str] | None = None
     for res in baseline_results(graph, greedy_grid="max_batch"):
         if res.schedule is None:
             continue
         sched = clean_schedule(graph, res.schedule)
+        cost = int(sched.R.sum(axis=0) @ cost_of)  # what the simulator would charge
+        if best is not None and cost >= best[0]:
+            continue
         if milp_peak(graph, sched) > budget:
             continue
-        cost = simulate(graph, sched).compute_cost
-        if best is None or cost < best[0]:
-            best = (cost, sched, res.strategy)
+        best = (cost, sched, res.strategy)
     return None if best is None else (best[1], best[2])
 
 
