@@ -114,3 +114,18 @@ def test_missing_budget_and_cap() -> None:
         build_instance(linear_graph(2), None)
     with pytest.raises(ValueError, match="compute_cap"):
         build_instance(linear_graph(2), None, mode="min_peak")
+
+
+def test_large_byte_counts_are_rescaled_for_the_solver() -> None:
+    from checkmate_opt.milp.formulation import MEMORY_SCALE_TARGET
+
+    g = linear_graph(3).with_costs(memory_cost=[3_000_000_000] * 7)
+    inst = build_instance(g, 12_000_000_000, eps_noise=0)
+    assert inst.g_ram == 3_000_000_000  # gcd of the memory and the budget
+    small = build_instance(linear_graph(3), 4, eps_noise=0)
+    assert small.mem_unit == small.g_ram == 1  # no extra factor: exact small models
+    big = linear_graph(3).with_costs(memory_cost=[7, 11, 13, 1, 13, 11, 7])
+    inst2 = build_instance(big, 10**9 + 1, eps_noise=0)
+    assert inst2.model.budget.value == pytest.approx(MEMORY_SCALE_TARGET)
+    assert inst2.mem_unit == pytest.approx((10**9 + 1) / MEMORY_SCALE_TARGET)
+    assert inst2.model.mem[0] * inst2.mem_unit == pytest.approx(7)

@@ -322,7 +322,7 @@ def max_batch_milp(
     def to_batch(peak_units: float | None) -> int | None:
         if peak_units is None or peak_units <= 0:
             return None
-        return int(budget // (peak_units * inst.g_ram))
+        return int(budget // (peak_units * inst.mem_unit))
 
     def sink(ev: Progress) -> None:
         inc = to_batch(ev.incumbent)
@@ -337,10 +337,11 @@ def max_batch_milp(
     sim_peak = cost = None
     p_bytes = bound_bytes = None
     if res.values is not None:
-        schedule = schedule_from_values(inst, res.values)
+        # the solver's own R: it satisfies the cap and its MILP peak is the incumbent's P
+        schedule = schedule_from_values(inst, res.values, recompute_r=False)
         rep = simulate(g, schedule)
         sim_peak, cost = rep.peak_activation_memory, rep.compute_cost
-        p_bytes = float(res.values["P"][0]) * inst.g_ram
+        p_bytes = float(milp_peak(g, schedule))  # exact bytes, by the MILP's accounting
     if res.objective_bound is not None and res.objective_bound > 0:
         bound_bytes = inst.bound_to_cost(res.objective_bound)
     return MaxBatchMilp(

@@ -80,7 +80,7 @@ def start_from_schedule(inst: MilpInstance, schedule: Schedule) -> dict[str, np.
     R = np.asarray(schedule.R, dtype=bool)
     S = np.asarray(schedule.S, dtype=bool)
     free = implied_free(g, R, S)
-    u = milp_memory(g, R, S) / inst.g_ram
+    u = milp_memory(g, R, S) / inst.mem_unit
     m = inst.model
     out: dict[str, np.ndarray] = {}
     for name, mat in (("R", R), ("S", S), ("U", u)):

@@ -34,6 +34,8 @@ __all__ = ["MilpInstance", "Mode", "Variant", "abstract_model", "build_instance"
 Variant = Literal["full", "cover_all", "cover_last"]
 Mode = Literal["budget", "min_peak"]
 VARIANTS: tuple[str, ...] = ("full", "cover_all", "cover_last")
+#: memory is expressed in units that put the budget near this many units
+MEMORY_SCALE_TARGET = 1e4
 MODES: tuple[str, ...] = ("budget", "min_peak")
 
 
@@ -141,7 +143,7 @@ def objective_rule(m: Any) -> Any:
 
 
 def _u_bounds(m: Any, t: int, k: int) -> tuple[float, float | None]:
-    """Row 9 as variable bounds: ``0 <= U <= budget / g_ram`` (no explicit rows)."""
+    """Row 9 as variable bounds: ``0 <= U <= budget / mem_unit`` (no explicit rows)."""
     if m.mode.value == "min_peak":
         return (0.0, None)
     return (0.0, float(m.budget.value))
@@ -232,6 +234,9 @@ class MilpInstance:
         How it was built.
     g_cpu, g_ram
         The gcds that compute costs and memory were divided by.
+    mem_unit
+        Bytes per model memory unit: ``g_ram``, times a further factor when the budget would
+        exceed :data:`MEMORY_SCALE_TARGET` units (HiGHS slows down badly on bounds ~1e10).
     noise
         ``1 + eps * z_i`` per node (all ones when ``eps_noise == 0``).
     cost
@@ -250,6 +255,7 @@ class MilpInstance:
     relax: bool
     g_cpu: int
     g_ram: int
+    mem_unit: float
     noise: np.ndarray = field(repr=False)
     cost: np.ndarray = field(repr=False)
     eps_noise: float
@@ -259,7 +265,7 @@ class MilpInstance:
     def objective_to_cost(self, value: float) -> float:
         """A solved objective in real compute units, for an *incumbent* (best estimate)."""
         if self.mode == "min_peak":
-            return value * self.g_ram
+            return value * self.mem_unit
         return (
             value * self.g_cpu / float(np.mean(self.noise))
             if self.eps_noise
@@ -278,7 +284,8 @@ class MilpInstance:
         with a small tolerance for the solver's own rounding. min_peak mode: a peak in bytes.
         """
         if self.mode == "min_peak":
-            return float(_ceil_tol(bound) * self.g_ram)
+            # the exact peak is a multiple of g_ram bytes
+            return float(_ceil_tol(bound * self.mem_unit / self.g_ram) * self.g_ram)
         if not self.eps_noise:
             return float(_ceil_tol(bound) * self.g_cpu)
         wmax = float(self.noise.max())
@@ -386,6 +393,11 @@ def build_instance(
         budget_units = 0
         cap_units = compute_cap / g_cpu
         eps = 0.0  # the objective is the peak; costs enter only the cap, exactly
+    # Large byte counts make HiGHS' LPs badly scaled (bounds ~1e10): express memory in units
+    # that put the budget (or the total memory) near MEMORY_SCALE_TARGET. Exact for small
+    # graphs (no extra factor), and only the simulator's numbers are reported anyway.
+    ref = budget_units if mode == "budget" else sum(memory) // g_ram
+    extra = max(1.0, ref / MEMORY_SCALE_TARGET)
     rng = np.random.default_rng(seed)
     z = rng.standard_normal(n)
     noise = 1.0 + eps * z if eps else np.ones(n)
@@ -411,8 +423,8 @@ def build_instance(
         "IN_EDGES": in_edges,
         "cost": dict(enumerate(cost.tolist())),
         "cost_exact": dict(enumerate(cost_exact.tolist())),
-        "mem": {i: memory[i] // g_ram for i in range(n)},
-        "budget": {None: budget_units},
+        "mem": {i: memory[i] // g_ram / extra for i in range(n)},
+        "budget": {None: budget_units / extra},
         "compute_cap": {None: cap_units},
     }
     for name, idx in _index_sets(graph, variant).items():
@@ -428,6 +440,7 @@ def build_instance(
         relax=relax,
         g_cpu=g_cpu,
         g_ram=g_ram,
+        mem_unit=g_ram * extra,
         noise=noise,
         cost=cost,
         eps_noise=eps,

@@ -189,6 +189,7 @@ def milp_result(
         "seed": inst.seed,
         "g_cpu": inst.g_cpu,
         "g_ram": inst.g_ram,
+        "mem_unit": inst.mem_unit,
         "build_time_s": round(inst.build_time_s, 4),
         "solver_time_s": round(res.wall_time_s, 4),
         "warm_start": None if fallback is None else fallback[1],
