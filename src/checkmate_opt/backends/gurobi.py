@@ -76,7 +76,7 @@ class GurobiBackend(Backend):
             env.start()
             model = gp.Model("checkmate", env=env)
             for key, value in native.items():
-                model.setParam(key, value)
+                model.setParam(key, value)  # type: ignore[call-overload]
         except gp.GurobiError as err:
             if err.errno in _NO_LICENSE_ERRNOS:
                 raise BackendUnavailableError(_licence_message(err)) from err
@@ -99,7 +99,7 @@ class GurobiBackend(Backend):
             model.addMConstr(A[ge], x, ">", cm.row_lo[ge])
         is_mip = bool(cm.integer.any())
         if start is not None and is_mip:
-            x.Start = np.where(np.isnan(start), GRB.UNDEFINED, start)
+            x.Start = np.where(np.isnan(start), GRB.UNDEFINED, start)  # type: ignore[assignment]
 
         def callback(_model: Any, where: int) -> None:
             if where == GRB.Callback.MIP:

@@ -366,6 +366,13 @@ def build_instance(
     ------
     ValueError
         For an unknown variant/mode, a missing or negative budget or compute cap.
+
+    Examples
+    --------
+    >>> from checkmate_opt.generators import linear_graph
+    >>> inst = build_instance(linear_graph(2), 3, eps_noise=0)
+    >>> len(inst.model.R), len(inst.model.S), inst.g_ram, inst.model.budget.value
+    (15, 10, 1, 3.0)
     """
     import time
 

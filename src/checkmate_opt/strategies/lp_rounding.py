@@ -13,11 +13,11 @@ from typing import Literal
 
 import numpy as np
 
-from checkmate_opt.backends import Backend, get_backend
+from checkmate_opt.backends import Backend, BackendResult, get_backend
 from checkmate_opt.errors import ScheduleError
 from checkmate_opt.graph import Graph
 from checkmate_opt.milp.extract import matrices
-from checkmate_opt.milp.formulation import Variant, build_instance
+from checkmate_opt.milp.formulation import MilpInstance, Variant, build_instance
 from checkmate_opt.options import SolveOptions
 from checkmate_opt.results import SolveResult, Termination
 from checkmate_opt.schedule import Schedule
@@ -39,7 +39,7 @@ def _solve_lp(
     eps_noise: float,
     seed: int | None,
     variant: Variant,
-):  # type: ignore[no-untyped-def]
+) -> tuple[MilpInstance, BackendResult]:
     inst = build_instance(
         graph, budget, variant=variant, relax=True, eps_noise=eps_noise, seed=seed
     )
