@@ -109,3 +109,16 @@ def test_bad_arguments() -> None:
         lp_rounding(g, 4, rounding="randomized", rounds=0)
     with pytest.raises(ValueError, match="lp_budget_factor"):
         lp_rounding(g, 4, lp_budget_factor=1.5)
+
+
+def test_tightened_lp_bound_is_higher_and_still_valid() -> None:
+    g = linear_graph(3)
+    for budget in (3, 4, 6):
+        plain = lp_bound(g, budget, options=OPTS).objective_bound
+        tight = lp_bound(g, budget, options=OPTS, tighten=True).objective_bound
+        milp = optimal(g, budget, options=OPTS, eps_noise=0, progress=None).compute_cost
+        assert plain is not None
+        assert tight is not None
+        assert plain <= tight <= milp
+    # at 3 units the LP bound (fractional 8.1, rounded up) is below the MILP optimum (10)
+    assert lp_bound(g, 3, options=OPTS).objective_bound < 10

@@ -152,13 +152,22 @@ def test_gurobi_and_highs_agree(layers: int) -> None:
         assert_valid_schedule(g, gu, budget=budget)
 
 
+@pytest.mark.parametrize("tighten", [False, True])
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_brute_force_on_every_budget_of_small_graphs(solver: str) -> None:
+def test_brute_force_on_every_budget_of_small_graphs(solver: str, tighten: bool) -> None:
     _need(solver)
     for g in (linear_graph(3), random_layered_graph(3, seed=5)):
         for budget in range(g.min_feasible_memory() - 1, g.total_memory + 1):
             truth = brute_force_optimum(g, budget)
-            res = optimal(g, budget, solver=solver, options=EXACT, eps_noise=0, progress=None)
+            res = optimal(
+                g,
+                budget,
+                solver=solver,
+                options=EXACT,
+                eps_noise=0,
+                tighten=tighten,
+                progress=None,
+            )
             if truth is None:
                 assert res.termination is Termination.INFEASIBLE
             else:

@@ -107,6 +107,21 @@ def free_upper_rule(m: Any, t: int, e: int) -> Any:
     return big_h * (1 - m.FREE[t, e]) >= h
 
 
+def free_tight_rule(m: Any, t: int, e: int, j: int) -> Any:
+    """Optional disaggregated hazard rows (spec §3.8's tightening family, valid for 0/1).
+
+    For FREE[t, (i, k)]: ``j = -1``: ``FREE <= R[t, k]``; ``j = -2``: ``FREE + S[t+1, i] <= 1``;
+    ``j >= 0`` (a later consumer of i): ``FREE + R[t, j] <= 1``. Each is implied by row 6 for
+    binaries but cuts off fractional points, so the LP bound can only rise.
+    """
+    i, k = m.EU[e], m.EV[e]
+    if j == -1:
+        return m.FREE[t, e] <= m.R[t, k]
+    if j == -2:
+        return m.FREE[t, e] + m.S[t + 1, i] <= 1
+    return m.FREE[t, e] + m.R[t, j] <= 1
+
+
 def memory_init_rule(m: Any, t: int) -> Any:
     """Memory at stage start (row 7): ``U[t, 0] = R[t, 0] M_0 + sum_i S[t, i] M_i``."""
     held = sum(m.mem[i] * m.S[t, i] for i in m.NODES if (t, i) in m.SIDX)
@@ -190,6 +205,7 @@ def abstract_model() -> Any:
     m.RIDX = Set(dimen=2, ordered=True)
     m.SIDX = Set(dimen=2, ordered=True)
     m.FIDX = Set(dimen=2, ordered=True)
+    m.TIDX = Set(dimen=3, ordered=True)
     m.DIDX = Set(dimen=2, ordered=True)
     m.UIDX = Set(dimen=2, ordered=True)
     m.cost = Param(m.NODES, within=Reals)
@@ -209,6 +225,7 @@ def abstract_model() -> Any:
     m.dependency = Constraint(m.DIDX, rule=dependency_rule)
     m.free_lower = Constraint(m.FIDX, rule=free_lower_rule)
     m.free_upper = Constraint(m.FIDX, rule=free_upper_rule)
+    m.free_tight = Constraint(m.TIDX, rule=free_tight_rule)
     m.memory_init = Constraint(m.STAGES, rule=memory_init_rule)
     m.memory_recurrence = Constraint(m.UIDX, rule=memory_recurrence_rule)
     m.peak = Constraint(m.UIDX, rule=peak_rule)
@@ -326,6 +343,18 @@ def _index_sets(graph: Graph, variant: str) -> dict[str, list[tuple[int, int]]]:
     return {"RIDX": ridx, "SIDX": sidx, "UIDX": uidx, "DIDX": didx, "FIDX": fidx}
 
 
+def _tight_index(graph: Graph, fidx: list[tuple[int, int]], ridx: set[tuple[int, int]]) -> list:  # type: ignore[type-arg]
+    n = graph.n
+    out: list[tuple[int, int, int]] = []
+    for t, e in fidx:
+        i, k = graph.edges[e]
+        out.append((t, e, -1))
+        if t < n - 1:
+            out.append((t, e, -2))
+        out.extend((t, e, j) for j in graph.successors[i] if j > k and (t, j) in ridx)
+    return out
+
+
 def build_instance(
     graph: Graph,
     budget: int | None,
@@ -333,6 +362,7 @@ def build_instance(
     variant: Variant = "full",
     mode: Mode = "budget",
     relax: bool = False,
+    tighten: bool = False,
     eps_noise: float = 0.01,
     seed: int | None = 0,
     compute_cap: int | None = None,
@@ -351,6 +381,9 @@ def build_instance(
         ``"budget"`` or ``"min_peak"`` (needs ``compute_cap``).
     relax
         Build the LP relaxation.
+    tighten
+        Add the disaggregated hazard rows of :func:`free_tight_rule` (same integer optimum,
+        tighter LP; off by default so the LP bound is the paper's).
     eps_noise
         Relative per-node cost noise (spec §3.2); 0 for exact runs. Not used in min_peak mode.
     seed
@@ -434,8 +467,10 @@ def build_instance(
         "budget": {None: budget_units / extra},
         "compute_cap": {None: cap_units},
     }
-    for name, idx in _index_sets(graph, variant).items():
+    sets = _index_sets(graph, variant)
+    for name, idx in sets.items():
         data[name] = {None: idx}
+    data["TIDX"] = {None: _tight_index(graph, sets["FIDX"], set(sets["RIDX"])) if tighten else []}
     start = time.perf_counter()
     model = abstract_model().create_instance(data={None: data})
     return MilpInstance(

@@ -39,9 +39,16 @@ def _solve_lp(
     eps_noise: float,
     seed: int | None,
     variant: Variant,
+    tighten: bool = False,
 ) -> tuple[MilpInstance, BackendResult]:
     inst = build_instance(
-        graph, budget, variant=variant, relax=True, eps_noise=eps_noise, seed=seed
+        graph,
+        budget,
+        variant=variant,
+        relax=True,
+        eps_noise=eps_noise,
+        seed=seed,
+        tighten=tighten,
     )
     return inst, backend.solve(inst.model, options)
 
@@ -58,6 +65,7 @@ def lp_rounding(
     options: SolveOptions = SolveOptions(),  # noqa: B008 - frozen dataclass
     eps_noise: float = 0.01,
     variant: Variant = "full",
+    tighten: bool = False,
 ) -> SolveResult:
     """Round the LP relaxation to a schedule (spec §4.1-4.3).
 
@@ -83,6 +91,8 @@ def lp_rounding(
         Cost noise of the LP (spec §3.2).
     variant
         MILP variant (the cover variants keep the LP's R as well; see docs/milp.md).
+    tighten
+        Add the disaggregated hazard rows (a tighter LP).
 
     Returns
     -------
@@ -125,6 +135,7 @@ def lp_rounding(
         eps_noise=eps_noise,
         seed=seed,
         variant=variant,
+        tighten=tighten,
     )
     if res.values is None and lp_budget != budget:
         lp_budget = budget
@@ -136,6 +147,7 @@ def lp_rounding(
             eps_noise=eps_noise,
             seed=seed,
             variant=variant,
+            tighten=tighten,
         )
     params: dict[str, object] = {
         "rounding": rounding,
@@ -241,6 +253,7 @@ def lp_bound(
     eps_noise: float = 0.0,
     seed: int | None = 0,
     variant: Variant = "full",
+    tighten: bool = False,
 ) -> SolveResult:
     """The LP lower bound on the compute cost at ``budget`` (spec §4.5), in real cost units.
 
@@ -271,6 +284,7 @@ def lp_bound(
         eps_noise=eps_noise,
         seed=seed,
         variant=variant,
+        tighten=tighten,
     )
     bound = None
     if res.termination is Termination.COMPLETED and res.objective is not None:
@@ -284,6 +298,11 @@ def lp_bound(
         termination=res.termination,
         objective_bound=bound,
         solver=res.solver,
-        params={"variant": variant, "eps_noise": inst.eps_noise, "lp_objective": res.objective},
+        params={
+            "variant": variant,
+            "tighten": tighten,
+            "eps_noise": inst.eps_noise,
+            "lp_objective": res.objective,
+        },
         message=res.message,
     )

@@ -89,6 +89,7 @@ def optimal(
     seed: int | None = 0,
     warm_start: bool = True,
     variant: Variant = "full",
+    tighten: bool = False,
     progress: Callable[[Progress], None] | None = log_progress,
 ) -> SolveResult:
     """The cheapest schedule within ``budget``: solve the Checkmate MILP (spec §3).
@@ -111,6 +112,8 @@ def optimal(
         Seed the solve with the cheapest baseline that fits (a MIP start).
     variant
         ``"full"`` (the paper's), ``"cover_all"`` or ``"cover_last"``.
+    tighten
+        Add the disaggregated hazard rows (same optimum, tighter LP relaxation).
     progress
         Called with the incumbent and bound (real cost units) as they improve; default: log
         lines on the ``checkmate_opt.solve`` logger; ``None``: silent.
@@ -140,7 +143,9 @@ def optimal(
     budget = _check_budget(budget, "optimal")
     backend = get_backend(solver)
     t0 = time.perf_counter()
-    inst = build_instance(graph, budget, variant=variant, eps_noise=eps_noise, seed=seed)
+    inst = build_instance(
+        graph, budget, variant=variant, eps_noise=eps_noise, seed=seed, tighten=tighten
+    )
     seed_info = None
     start = None
     if warm_start and variant == "full":
@@ -185,6 +190,7 @@ def milp_result(
         bound = None
     params: dict[str, object] = {
         "variant": inst.variant,
+        "tighten": len(inst.model.TIDX) > 0,
         "eps_noise": inst.eps_noise,
         "seed": inst.seed,
         "g_cpu": inst.g_cpu,
