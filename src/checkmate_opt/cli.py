@@ -154,6 +154,21 @@ def _strategy_kwargs(fn: Callable[..., Any], args: argparse.Namespace) -> dict[s
     return kwargs
 
 
+def _enable_progress(args: argparse.Namespace) -> None:
+    """Show the solver's incumbent and bound as they improve (stderr), unless --quiet."""
+    if getattr(args, "quiet", False):
+        return
+    import logging
+
+    log = logging.getLogger("checkmate_opt")
+    if not any(getattr(h, "_checkmate_cli", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._checkmate_cli = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def _format_result(graph: Graph, summary: dict[str, Any]) -> str:
     def mem(v: Any) -> str:
         return "-" if v is None else f"{v} ({format_bytes(v)})"
@@ -205,6 +220,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     graph = _load_graph_arg(args)
     budget = _parse_budget(args.budget, graph, include_fixed=args.include_fixed)
     kwargs = _strategy_kwargs(fn, args)
+    _enable_progress(args)
     result = fn(graph, budget, **kwargs)
     summary = result.summary()
     if out is not None:
@@ -222,6 +238,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     graph = _load_graph_arg(args)
     budget = _parse_budget(args.budget, graph, include_fixed=args.include_fixed)
     kwargs = _strategy_kwargs(fn, args)
+    _enable_progress(args)
     result = fn(graph, budget, **kwargs)
     if result.schedule is None:
         raise UsageError(
@@ -340,6 +357,7 @@ def _add_solver_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="solver threads")
     p.add_argument("--seed", type=int, help="solver random seed")
     p.add_argument("--verbose", action="store_true", help="stream the solver log")
+    p.add_argument("--quiet", action="store_true", help="no incumbent/bound progress lines")
 
 
 def build_parser() -> argparse.ArgumentParser:
