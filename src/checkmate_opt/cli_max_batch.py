@@ -1,4 +1,4 @@
-"""``checkmate-opt max-batch``: the largest batch size that fits a memory limit (spec §3.8, §7.3)."""
+"""``checkmate-opt max-batch``: the largest batch size that fits a memory limit."""
 
 from __future__ import annotations
 
