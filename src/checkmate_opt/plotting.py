@@ -119,7 +119,7 @@ def plot_schedule(
         )
     ax_m.set_xlabel("operation")
     ax_m.set_ylabel(f"memory ({unit})")
-    ax_m.legend(loc="upper right")
+    ax_m.legend(loc="lower center")
     ax_m.set_title(
         f"{result.strategy}: compute {report.compute_cost} ({report.overhead:.3f}x), "
         f"peak activation {report.peak_activation_memory / scale:.3g} {unit}"
