@@ -29,7 +29,7 @@ from checkmate_opt.generators import linear_graph, random_layered_graph
 from checkmate_opt.graph import Graph, training_graph
 from checkmate_opt.io import load_graph, save_graph
 from checkmate_opt.options import SolveOptions
-from checkmate_opt.results import SolverInfo, SolveResult, Termination
+from checkmate_opt.results import SolveResult, SolverInfo, Termination
 from checkmate_opt.schedule import Schedule, solve_r_opt
 from checkmate_opt.simulate import SimulationReport, simulate
 from checkmate_opt.strategies import STRATEGIES, get_strategy, solve

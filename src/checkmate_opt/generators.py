@@ -72,7 +72,7 @@ def random_forward_dag(
     for li in range(1, len(levels)):
         prev = levels[li - 1]
         older = levels[li - 2] if li >= 2 else []
-        for v in levels[li]:
+        for _ in levels[li]:
             deps = [int(rng.choice(prev))]
             for u in prev + older:
                 if u not in deps and rng.random() < edge_prob:
