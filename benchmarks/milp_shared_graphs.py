@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--solver", default="highs")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--shared", type=Path, default=SHARED)
+    ap.add_argument("--tighten", action="store_true", help="add the disaggregated hazard rows")
     args = ap.parse_args(argv)
     out = args.out.open("a") if args.out else sys.stdout
     for name in args.graphs:
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                 budget,
                 solver=args.solver,
                 options=SolveOptions(time_limit_s=args.time_limit, threads=args.threads),
+                tighten=args.tighten,
                 progress=None,
             )
             row = {
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 "fraction": frac,
                 "budget": budget,
                 "threads": args.threads,
+                "tighten": args.tighten,
                 "time_limit_s": args.time_limit,
                 "status": res.termination.value,
                 "compute_cost": res.compute_cost,

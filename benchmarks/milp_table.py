@@ -20,10 +20,11 @@ def main(paths: list[str]) -> int:
             for line in fh:
                 r = json.loads(line)
                 gap = "-" if r["gap"] is None else f"{100 * r['gap']:.3f} %"
+                threads = f"{r['threads'] or 'default'}{' +tight' if r.get('tighten') else ''}"
                 ovh = "-" if r["overhead"] is None else f"{r['overhead']:.4f}"
                 print(
                     f"| {r['graph'].removesuffix('_train.json')} | {r['n']} | {r['m']} | "
-                    f"{r['fraction']} | {r['threads'] or 'default'} | {r['status']} | {ovh} | "
+                    f"{r['fraction']} | {threads} | {r['status']} | {ovh} | "
                     f"{gap} | {r['build_s']} | {r['solver_s']} | {r['total_s']} | "
                     f"{r['warm_start']} | {r['num_variables']} | {r['num_constraints']} |"
                 )

@@ -301,7 +301,8 @@ def max_batch_milp(
     cap = compute_cap(g, compute_factor)
     backend = get_backend(solver)
     t0 = time.perf_counter()
-    inst = build_instance(g, None, mode="min_peak", compute_cap=cap)
+    # the paper's max-batch MILP carries the tightening rows too (spec §3.8)
+    inst = build_instance(g, None, mode="min_peak", compute_cap=cap, tighten=True)
     start = None
     if warm_start:
         from checkmate_opt.strategies.baselines import baseline_results
