@@ -25,7 +25,7 @@ from checkmate_opt.generators import linear_graph, random_layered_graph
 from checkmate_opt.graph import Graph
 from checkmate_opt.io import load_graph
 from checkmate_opt.options import SolveOptions
-from checkmate_opt.strategies import STRATEGIES, get_strategy
+from checkmate_opt.strategies import BASELINE_NAMES, STRATEGIES, get_strategy
 
 SHARED = Path(
     os.environ.get(
@@ -33,16 +33,7 @@ SHARED = Path(
     )
 )
 PAPER_GRAPHS = ["vgg16_b256", "vgg19_b256", "fcn8vgg_b32", "segnet_b32", "vggunet_b32"]
-BASELINES = [
-    "checkpoint_all",
-    "checkpoint_all_ap",
-    "checkpoint_last_node",
-    "chen_sqrtn",
-    "chen_sqrtn_linearized",
-    "chen_greedy",
-    "chen_greedy_linearized",
-    "griewank",
-]
+BASELINES = list(BASELINE_NAMES)
 
 
 def load(name: str) -> Graph:

@@ -16,7 +16,7 @@ from checkmate_opt.graph import Graph
 from checkmate_opt.results import SolveResult
 from checkmate_opt.units import parse_bytes
 
-__all__ = ["STRATEGIES", "get_strategy", "solve"]
+__all__ = ["BASELINE_NAMES", "STRATEGIES", "get_strategy", "solve"]
 
 #: name -> "module:function" (module relative to this package)
 STRATEGIES: dict[str, str] = {
@@ -32,6 +32,13 @@ STRATEGIES: dict[str, str] = {
     "lp_rounding": "lp_rounding:lp_rounding",
     "lp_bound": "lp_rounding:lp_bound",
 }
+
+#: the heuristic baselines the paper compares with (no solver needed)
+BASELINE_NAMES: tuple[str, ...] = tuple(
+    name
+    for name, target in STRATEGIES.items()
+    if target.split(":")[0] in {"checkpoint_all", "chen", "griewank"}
+)
 
 
 def get_strategy(name: str) -> Callable[..., SolveResult]:
