@@ -194,8 +194,9 @@ class MaxBatchMilp:
     Attributes
     ----------
     max_batch_size
-        ``floor(budget / min_peak)`` from the best schedule found (a guaranteed batch size
-        under the MILP's accounting); ``None`` without a schedule.
+        ``floor(budget / min_peak)`` from the best schedule found, confirmed by simulating
+        the schedule on the graph at that batch size (memory and compute cap; lowered until it
+        fits); ``None`` without a schedule.
     max_batch_upper
         ``floor(budget / peak_bound)``: no schedule within the compute cap does better.
     min_peak_bytes, peak_bound_bytes
@@ -345,13 +346,22 @@ def max_batch_milp(
         p_bytes = float(milp_peak(g, schedule))  # exact bytes, by the MILP's accounting
     if res.objective_bound is not None and res.objective_bound > 0:
         bound_bytes = inst.bound_to_cost(res.objective_bound)
+    max_bs = None if not p_bytes else int(budget // p_bytes)
+    # the simulator referees: the schedule must fit (memory and compute cap) at that batch size
+    while schedule is not None and max_bs:
+        gb = factory(max_bs)
+        rep_b = simulate(gb, schedule)
+        fits_memory = rep_b.peak_activation_memory <= int(memory_limit) - gb.fixed_memory
+        if fits_memory and rep_b.compute_cost <= compute_cap(gb, compute_factor):
+            break
+        max_bs -= 1
     return MaxBatchMilp(
         memory_limit=int(memory_limit),
         budget=budget,
         compute_factor=compute_factor,
         compute_cap=cap,
         termination=res.termination,
-        max_batch_size=None if not p_bytes else int(budget // p_bytes),
+        max_batch_size=max_bs or None,
         max_batch_upper=None if not bound_bytes else int(budget // bound_bytes),
         min_peak_bytes=p_bytes,
         peak_bound_bytes=bound_bytes,

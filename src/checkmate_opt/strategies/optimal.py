@@ -63,7 +63,12 @@ def warm_start_schedule(graph: Graph, budget: int) -> tuple[Schedule, str] | Non
 def progress_in_cost_units(
     inst: MilpInstance, sink: Callable[[Progress], None] | None
 ) -> Callable[[Progress], None] | None:
-    """Wrap a progress sink so that it sees real cost units instead of scaled ones."""
+    """Wrap a progress sink so that it sees real cost units instead of scaled ones.
+
+    Incumbent and bound go through the same conversion, so the gap shown is the solver's own
+    gap (with cost noise, both are the noisy objective rescaled by the mean noise). The result's
+    ``objective_bound`` is the rigorous bound on the exact cost (``bound_to_cost``).
+    """
     if sink is None:
         return None
 
@@ -72,7 +77,7 @@ def progress_in_cost_units(
             Progress(
                 ev.time_s,
                 None if ev.incumbent is None else inst.objective_to_cost(ev.incumbent),
-                None if ev.bound is None else inst.bound_to_cost(ev.bound),
+                None if ev.bound is None else inst.objective_to_cost(ev.bound),
             )
         )
 
