@@ -154,6 +154,21 @@ def _strategy_kwargs(fn: Callable[..., Any], args: argparse.Namespace) -> dict[s
     return kwargs
 
 
+class _SkipRepeats:
+    """Drop a progress line that reads like the previous one but for its time stamp."""
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def filter(self, record: object) -> bool:
+        msg = record.getMessage()  # type: ignore[attr-defined]
+        body = msg.split(" ", 1)[1] if msg.startswith("t=") and " " in msg else msg
+        if body == self.last:
+            return False
+        self.last = body
+        return True
+
+
 def _enable_progress(args: argparse.Namespace) -> None:
     """Show the solver's incumbent and bound as they improve (stderr), unless --quiet."""
     if getattr(args, "quiet", False):
@@ -165,6 +180,7 @@ def _enable_progress(args: argparse.Namespace) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._checkmate_cli = True  # type: ignore[attr-defined]
+        handler.addFilter(_SkipRepeats())
         log.addHandler(handler)
     log.setLevel(logging.INFO)
 
