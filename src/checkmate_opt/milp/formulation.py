@@ -343,7 +343,9 @@ def _index_sets(graph: Graph, variant: str) -> dict[str, list[tuple[int, int]]]:
     return {"RIDX": ridx, "SIDX": sidx, "UIDX": uidx, "DIDX": didx, "FIDX": fidx}
 
 
-def _tight_index(graph: Graph, fidx: list[tuple[int, int]], ridx: set[tuple[int, int]]) -> list:  # type: ignore[type-arg]
+def _tight_index(
+    graph: Graph, fidx: list[tuple[int, int]], ridx: set[tuple[int, int]]
+) -> list[tuple[int, int, int]]:
     n = graph.n
     out: list[tuple[int, int, int]] = []
     for t, e in fidx:
