@@ -145,16 +145,26 @@ def test_highs_ctrl_c_returns_incumbent() -> None:
     inst = build_instance(g, 9, eps_noise=0.01)
     found = warm_start_schedule(g, 9)
     assert found is not None
-    timer = threading.Timer(1.0, _thread.interrupt_main)
-    timer.start()
+    # press Ctrl-C shortly after HiGHS reports its first incumbent (the MIP start), so the
+    # interrupt lands inside the solve whatever the machine's speed
+    timers: list[threading.Timer] = []
+
+    def on_progress(event: object) -> None:
+        if not timers:
+            timers.append(threading.Timer(0.3, _thread.interrupt_main))
+            timers[0].start()
+
     try:
         res = get_backend("highs").solve(
             inst.model,
             SolveOptions(threads=1, time_limit_s=60),
             start=start_from_schedule(inst, found[0]),
+            progress=on_progress,
         )
     finally:
-        timer.cancel()
+        for timer in timers:
+            timer.cancel()
+    assert timers, "HiGHS reported no incumbent"
     assert res.termination is Termination.INTERRUPTED
     assert res.values is not None
     assert res.wall_time_s < 30

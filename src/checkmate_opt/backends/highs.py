@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 from typing import Any, ClassVar
 
@@ -69,7 +70,7 @@ def _new_highs() -> Any:
 class HighsBackend(Backend):
     """HiGHS (``highspy``): MILP and LP, MIP starts, progress callbacks, Ctrl-C.
 
-    Ctrl-C: the solve runs in highspy's worker thread; a KeyboardInterrupt in the calling
+    Ctrl-C: the solve runs in a worker thread of ours; a KeyboardInterrupt in the calling
     thread asks HiGHS to stop at its next interrupt check, and the best incumbent is
     returned with ``Termination.INTERRUPTED``.
     """
@@ -138,23 +139,61 @@ class HighsBackend(Backend):
             out = event.data_out
             progress(out.objective_function_value, out.mip_dual_bound)
 
+        # HiGHS can drop its incumbent when interrupted early (model status kNotset), so the
+        # best solution it reported is kept here too: Ctrl-C never loses a found schedule
+        best: dict[str, Any] = {}
+
+        def on_improving(event: Any) -> None:
+            out = event.data_out
+            obj = float(out.objective_function_value)
+            if "obj" not in best or obj < best["obj"]:
+                best["obj"] = obj
+                best["x"] = np.array(out.mip_solution, dtype=float)
+            on_mip(event)
+
         if is_mip:
-            h.cbMipImprovingSolution.subscribe(on_mip)
+            h.cbMipImprovingSolution.subscribe(on_improving)
             h.cbMipLogging.subscribe(on_mip)
-        h.HandleUserInterrupt = True
+
+        # Our own worker thread instead of highspy's startSolve()/wait(): those share class-level
+        # locks between all Highs objects, and a KeyboardInterrupt landing inside wait() can
+        # leave the lock held, so every later solve in the process deadlocks (seen in CI).
+        stop = threading.Event()
+
+        def on_interrupt(event: Any) -> None:
+            if stop.is_set():
+                event.interrupt()
+
+        for hook in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+            hook.subscribe(on_interrupt)
+        outcome: dict[str, BaseException] = {}
+
+        def work() -> None:
+            try:
+                h.run()  # releases the GIL while HiGHS works
+            except BaseException as err:  # re-raised in the caller's thread
+                outcome["error"] = err
+            finally:
+                # HiGHS keeps a per-thread task scheduler; left alive in a finished thread it
+                # aborts the process at exit ("terminate called ..."), as highspy also notes
+                highspy.Highs.resetThreadScheduler(False)
+
         interrupted = False
         t0 = time.perf_counter()
-        h.startSolve()
+        worker = threading.Thread(target=work, name="checkmate-highs", daemon=True)
+        worker.start()
         try:
-            while not h.wait(0.1)[0]:
-                pass
+            while worker.is_alive():
+                worker.join(0.1)
         except KeyboardInterrupt:
             interrupted = True
-            h.cancelSolve()
+            stop.set()
             with contextlib.suppress(KeyboardInterrupt):
-                while not h.wait(0.1)[0]:
-                    pass
+                while worker.is_alive():
+                    worker.join(0.1)
         wall = time.perf_counter() - t0
+        if "error" in outcome:
+            raise SolverError(f"HiGHS failed: {outcome['error']}") from outcome["error"]
 
         status_name = h.getModelStatus().name
         termination = STATUS_MAP.get(status_name, Termination.UNKNOWN)
@@ -168,6 +207,9 @@ class HighsBackend(Backend):
             x = np.asarray(h.getSolution().col_value, dtype=float)
             values = cm.split(x)
             objective = float(info.objective_function_value)
+        elif "x" in best and len(best["x"]) == cm.num_variables:
+            values = cm.split(best["x"])
+            objective = best["obj"]
         bound: float | None = None
         if is_mip:
             b = float(info.mip_dual_bound)
