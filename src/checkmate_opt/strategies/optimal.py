@@ -20,7 +20,6 @@ from checkmate_opt.milp.formulation import MilpInstance, Variant, build_instance
 from checkmate_opt.options import SolveOptions
 from checkmate_opt.results import SolveResult, Termination
 from checkmate_opt.schedule import Schedule
-from checkmate_opt.simulate import simulate
 
 __all__ = ["optimal", "warm_start_schedule"]
 
@@ -211,26 +210,33 @@ def milp_result(
     msg = res.message
     if inst.eps_noise and term is Termination.COMPLETED:
         msg += f"; optimal for costs perturbed by eps={inst.eps_noise} (use eps_noise=0 for exact)"
-    if schedule is not None:
-        try:
-            simulate(graph, schedule)
-        except ScheduleError as err:  # cover_last does not compute every node
-            msg += f"; the solution is not a complete schedule ({err})"
-            schedule = None
-            params["schedule_source"] = None
-    return SolveResult.from_schedule(
-        graph,
-        schedule,
-        strategy=strategy,
-        budget=budget,
-        solve_time_s=time.perf_counter() - started,
-        termination=term,
-        proven_optimal=term is Termination.COMPLETED and schedule is not None,
-        objective_bound=bound,
-        solver=res.solver,
-        params=params,
-        message=msg,
-    )
+    kwargs: dict[str, Any] = {
+        "strategy": strategy,
+        "budget": budget,
+        "termination": term,
+        "objective_bound": bound,
+        "solver": res.solver,
+        "params": params,
+    }
+    try:
+        result = SolveResult.from_schedule(
+            graph,
+            schedule,
+            solve_time_s=time.perf_counter() - started,
+            proven_optimal=term is Termination.COMPLETED and schedule is not None,
+            message=msg,
+            **kwargs,
+        )
+    except ScheduleError as err:  # cover_last does not compute every node
+        params["schedule_source"] = None
+        result = SolveResult.from_schedule(
+            graph,
+            None,
+            solve_time_s=time.perf_counter() - started,
+            message=f"{msg}; the solution is not a complete schedule ({err})",
+            **kwargs,
+        )
+    return result
 
 
 __all__ += ["milp_result", "progress_in_cost_units"]
