@@ -8,6 +8,7 @@ published implementation, a candidate over budget is never reported as within bu
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Literal
 
@@ -127,9 +128,9 @@ def lp_rounding(
     backend = get_backend(solver)
     t0 = time.perf_counter()
     lp_budget = int(lp_budget_factor * budget)
-    inst, res = _solve_lp(
+    solve_lp = functools.partial(
+        _solve_lp,
         graph,
-        lp_budget,
         backend=backend,
         options=options,
         eps_noise=eps_noise,
@@ -137,18 +138,10 @@ def lp_rounding(
         variant=variant,
         tighten=tighten,
     )
+    inst, res = solve_lp(lp_budget)
     if res.values is None and lp_budget != budget:
         lp_budget = budget
-        inst, res = _solve_lp(
-            graph,
-            budget,
-            backend=backend,
-            options=options,
-            eps_noise=eps_noise,
-            seed=seed,
-            variant=variant,
-            tighten=tighten,
-        )
+        inst, res = solve_lp(budget)
     params: dict[str, object] = {
         "rounding": rounding,
         "lp_budget": lp_budget,
