@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from checkmate_opt.generators import linear_graph
-from checkmate_opt.graph import Graph, training_graph
+from checkmate_opt.graph import Graph
 from checkmate_opt.strategies import solve
 from checkmate_opt.strategies.checkpoint_all import (
     checkpoint_all,
@@ -19,19 +18,6 @@ from checkmate_opt.testing import assert_valid_schedule
 def recomputes(result) -> set[tuple[int, int]]:
     R = result.schedule.R
     return {(int(t), int(i)) for t, i in np.argwhere(R & ~np.eye(R.shape[0], dtype=bool))}
-
-
-@pytest.fixture
-def test_net() -> Graph:
-    """Spec §2.2 "test" net (in_conv -> {conv1, conv2} -> add -> GAP -> dense), unit costs."""
-    return training_graph(
-        [[], [0], [0], [1, 2], [3], [4]],
-        [1] * 6,
-        [1] * 6,
-        loss_compute=1,
-        loss_memory=1,
-        backward_compute=[1] * 6,
-    )
 
 
 def test_checkpoint_all_linear4() -> None:

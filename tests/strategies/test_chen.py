@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from checkmate_opt.generators import linear_graph
-from checkmate_opt.graph import Graph, training_graph
+from checkmate_opt.graph import Graph
 from checkmate_opt.io import load_graph
 from checkmate_opt.strategies import solve
 from checkmate_opt.strategies.chen import (
@@ -22,18 +22,6 @@ from checkmate_opt.strategies.chen import (
     sqrtn_checkpoints,
 )
 from checkmate_opt.testing import assert_valid_schedule
-
-
-@pytest.fixture
-def test_net() -> Graph:
-    return training_graph(
-        [[], [0], [0], [1, 2], [3], [4]],
-        [1] * 6,
-        [1] * 6,
-        loss_compute=1,
-        loss_memory=1,
-        backward_compute=[1] * 6,
-    )
 
 
 def test_sqrtn_picks_every_kth_sorted_candidate() -> None:
