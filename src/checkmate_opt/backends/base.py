@@ -232,6 +232,50 @@ def compile_model(model: Any) -> CompiledModel:
     )
 
 
+def finish_result(
+    cm: CompiledModel,
+    *,
+    solver: str,
+    version: str,
+    native: Mapping[str, object],
+    termination: Termination,
+    values: dict[str, np.ndarray] | None,
+    objective: float | None,
+    mip_bound: float | None,
+    is_mip: bool,
+    wall_time_s: float,
+    progress: _ProgressFilter,
+    message: str,
+) -> BackendResult:
+    """The vendor-neutral end of a solve: pick the bound, report it, build the result.
+
+    A MIP's bound is the solver's dual bound (when finite); an LP solved to optimality is its
+    own bound. The final incumbent/bound pair goes to ``progress`` once more.
+    """
+    bound: float | None = None
+    if is_mip:
+        bound = mip_bound if mip_bound is not None and np.isfinite(mip_bound) else None
+    elif termination is Termination.COMPLETED:
+        bound = objective
+    if is_mip and values is not None:
+        progress(objective, bound)
+    return BackendResult(
+        termination=termination,
+        values=values,
+        objective=objective,
+        objective_bound=bound,
+        wall_time_s=wall_time_s,
+        solver=SolverInfo(
+            name=solver,
+            version=version,
+            options=dict(native),
+            num_variables=cm.num_variables,
+            num_constraints=cm.num_constraints,
+        ),
+        message=message,
+    )
+
+
 class Backend(abc.ABC):
     """A MILP/LP solver behind one interface.
 

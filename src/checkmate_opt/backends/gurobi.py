@@ -7,10 +7,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from checkmate_opt.backends.base import Backend, BackendResult, Capability, CompiledModel
+from checkmate_opt.backends.base import (
+    Backend,
+    BackendResult,
+    Capability,
+    CompiledModel,
+    finish_result,
+)
 from checkmate_opt.errors import BackendUnavailableError, SolverError
 from checkmate_opt.options import SolveOptions
-from checkmate_opt.results import SolverInfo, Termination
+from checkmate_opt.results import Termination
 
 __all__ = ["GurobiBackend"]
 
@@ -134,34 +140,26 @@ class GurobiBackend(Backend):
         if model.SolCount > 0 and termination is not Termination.INFEASIBLE:
             values = cm.split(np.asarray(x.X, dtype=float))
             objective = float(model.ObjVal)
-        bound: float | None = None
+        mip_bound: float | None = None
         if is_mip:
             try:
-                bound = float(model.ObjBound)
+                mip_bound = float(model.ObjBound)
             except (gp.GurobiError, AttributeError):
-                bound = None
-            if bound is not None and not np.isfinite(bound):
-                bound = None
-        elif termination is Termination.COMPLETED:
-            bound = objective
-        if is_mip and values is not None:
-            progress(objective, bound)
-        version = ".".join(str(v) for v in gp.gurobi.version())
+                mip_bound = None
         model.dispose()
         env.dispose()
-        return BackendResult(
+        return finish_result(
+            cm,
+            solver="gurobi",
+            version=".".join(str(v) for v in gp.gurobi.version()),
+            native=native,
             termination=termination,
             values=values,
             objective=objective,
-            objective_bound=bound,
+            mip_bound=mip_bound,
+            is_mip=is_mip,
             wall_time_s=wall,
-            solver=SolverInfo(
-                name="gurobi",
-                version=version,
-                options=native,
-                num_variables=cm.num_variables,
-                num_constraints=cm.num_constraints,
-            ),
+            progress=progress,
             message=f"Gurobi status {status_code}",
         )
 

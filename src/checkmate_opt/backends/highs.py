@@ -11,10 +11,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from checkmate_opt.backends.base import Backend, BackendResult, Capability, CompiledModel
+from checkmate_opt.backends.base import (
+    Backend,
+    BackendResult,
+    Capability,
+    CompiledModel,
+    finish_result,
+)
 from checkmate_opt.errors import SolverError
 from checkmate_opt.options import SolveOptions
-from checkmate_opt.results import SolverInfo, Termination
+from checkmate_opt.results import Termination
 
 __all__ = ["HighsBackend"]
 
@@ -210,27 +216,17 @@ class HighsBackend(Backend):
         elif "x" in best and len(best["x"]) == cm.num_variables:
             values = cm.split(best["x"])
             objective = best["obj"]
-        bound: float | None = None
-        if is_mip:
-            b = float(info.mip_dual_bound)
-            bound = b if np.isfinite(b) else None
-        elif termination is Termination.COMPLETED:
-            bound = objective  # an LP's optimum is its own bound
-        if is_mip and values is not None:
-            progress(objective, bound)
-        version = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
-        return BackendResult(
+        return finish_result(
+            cm,
+            solver="highs",
+            version=f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}",
+            native=native,
             termination=termination,
             values=values,
             objective=objective,
-            objective_bound=bound,
+            mip_bound=float(info.mip_dual_bound) if is_mip else None,
+            is_mip=is_mip,
             wall_time_s=wall,
-            solver=SolverInfo(
-                name="highs",
-                version=version,
-                options=native,
-                num_variables=cm.num_variables,
-                num_constraints=cm.num_constraints,
-            ),
+            progress=progress,
             message=f"HiGHS model status {status_name}",
         )
