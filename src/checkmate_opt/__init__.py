@@ -11,6 +11,7 @@ True
 """
 
 from checkmate_opt.backends import available_backends
+from checkmate_opt.budget import no_remat_peak, resolve_budget
 from checkmate_opt.errors import (
     BackendError,
     BackendUnavailableError,
@@ -63,8 +64,10 @@ __all__ = [
     "get_strategy",
     "linear_graph",
     "load_graph",
+    "no_remat_peak",
     "parse_bytes",
     "random_layered_graph",
+    "resolve_budget",
     "save_graph",
     "simulate",
     "solve",

@@ -287,10 +287,22 @@ class Graph:
 
     def min_feasible_memory(self) -> int:
         """Largest "inputs + output" footprint over every node: no schedule needs less."""
-        return max(
-            sum(self.memory_cost[u] for u in self.predecessors[v]) + self.memory_cost[v]
-            for v in range(self.n)
-        )
+        return self.footprint(self.min_feasible_node)
+
+    def footprint(self, v: int) -> int:
+        """Bytes that must be resident to compute node ``v``: its inputs and its output."""
+        return sum(self.memory_cost[u] for u in self.predecessors[v]) + self.memory_cost[v]
+
+    @cached_property
+    def min_feasible_node(self) -> int:
+        """The node whose inputs and output need the most memory (it sets
+        :meth:`min_feasible_memory`; the first such node in id order)."""
+        best, best_v = -1, 0
+        for v in range(self.n):
+            f = self.footprint(v)
+            if f > best:
+                best, best_v = f, v
+        return best_v
 
     @cached_property
     def articulation_points(self) -> tuple[int, ...]:

@@ -11,10 +11,10 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from checkmate_opt.budget import resolve_budget
 from checkmate_opt.errors import UnknownStrategyError
 from checkmate_opt.graph import Graph
 from checkmate_opt.results import SolveResult
-from checkmate_opt.units import parse_bytes
 
 __all__ = ["BASELINE_NAMES", "STRATEGIES", "get_strategy", "solve"]
 
@@ -78,8 +78,10 @@ def solve(
     graph
         The training graph.
     budget
-        Activation-memory budget (fixed memory excluded): bytes, or a string such as
-        ``"12GB"`` / ``"500MiB"``. ``None`` for budget-free heuristics.
+        Activation-memory budget (fixed memory excluded): bytes, a string such as
+        ``"12GB"`` / ``"500MiB"``, or a multiple of the peak with no rematerialization
+        (``"0.8x"``, see :func:`checkmate_opt.budget.resolve_budget`). ``None`` for budget-free
+        heuristics.
     strategy
         A name from :data:`STRATEGIES`.
     **kwargs
@@ -98,5 +100,5 @@ def solve(
         For an unparsable or negative budget.
     """
     fn = get_strategy(strategy)
-    parsed = None if budget is None else parse_bytes(budget)
+    parsed = resolve_budget(budget, graph)
     return fn(graph, parsed, **kwargs)

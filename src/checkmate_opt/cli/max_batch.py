@@ -10,10 +10,32 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from checkmate_opt.cli.common import add_model_args, load_graph_arg, write_text_atomic
 from checkmate_opt.graph import Graph
 from checkmate_opt.units import format_bytes, parse_bytes
 
-__all__ = ["run_max_batch"]
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("max-batch", help="largest batch size that fits a memory limit")
+    add_model_args(p)
+    p.add_argument(
+        "--base-batch-size",
+        type=int,
+        default=1,
+        help="batch size the graph file was built at (memory scales linearly)",
+    )
+    p.add_argument("--memory", default="16GB", help="device memory limit (default 16GB)")
+    p.add_argument("--method", choices=["milp", "baselines"], default="milp")
+    p.add_argument("--protocol", choices=["paper", "corrected"], default="corrected")
+    p.add_argument("--batch-sizes", type=int, nargs=3, metavar=("MIN", "MAX", "STEP"))
+    p.add_argument("--solver", help="MILP backend: highs (default) or gurobi")
+    p.add_argument("--time-limit", type=float)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--output", help="CSV file of the per-strategy results")
+    p.set_defaults(func=run)
 
 
 def _factory(
@@ -40,13 +62,10 @@ def _factory(
     return scaled_factory(load_graph(args), args.base_batch_size)
 
 
-def run_max_batch(
-    args: argparse.Namespace,
-    *,
-    load_graph: Callable[[argparse.Namespace], Graph],
-    write_text: Callable[[Path, str], None],
-) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the max-batch command (see ``checkmate-opt max-batch --help``)."""
+    load_graph = load_graph_arg
+    write_text = write_text_atomic
     from checkmate_opt.experiments.max_batch import max_batch_baselines, max_batch_milp
     from checkmate_opt.options import SolveOptions
 

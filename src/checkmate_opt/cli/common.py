@@ -1,0 +1,222 @@
+"""Argument helpers shared by every ``checkmate-opt`` command."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from checkmate_opt.graph import Graph
+from checkmate_opt.units import format_bytes
+
+__all__ = [
+    "PROG",
+    "Parser",
+    "UsageError",
+    "add_model_args",
+    "add_solver_args",
+    "check_output",
+    "check_strategy",
+    "enable_progress",
+    "format_result",
+    "load_graph_arg",
+    "parse_budget",
+    "strategy_kwargs",
+    "write_text_atomic",
+]
+
+PROG = "checkmate-opt"
+
+
+class UsageError(Exception):
+    """A bad command-line argument (reported as one line, exit status 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, without the usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    if not path.parent.is_dir():
+        raise UsageError(f"output folder {path.parent} does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_output(path: str) -> Path:
+    """An output path whose folder exists (checked before any work is done)."""
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise UsageError(f"output folder {p.parent} does not exist; create it first")
+    return p
+
+
+def check_strategy(name: str) -> Callable[..., Any]:
+    """The strategy function (UnknownStrategyError lists the names)."""
+    from checkmate_opt.strategies import get_strategy
+
+    return get_strategy(name)
+
+
+def load_graph_arg(args: argparse.Namespace) -> Graph:
+    """The graph named by a GRAPH_FILE positional or by --model (zoo)."""
+    graph_file = getattr(args, "graph_file", None)
+    model = getattr(args, "model", None)
+    if graph_file and model:
+        raise UsageError("give either a graph file or --model, not both")
+    if model:
+        from checkmate_opt import zoo
+
+        return zoo.load(
+            model,
+            batch_size=args.batch_size,
+            platform=args.platform,
+            input_shape=tuple(args.input_shape) if args.input_shape else None,
+        )
+    if not graph_file:
+        raise UsageError("give a graph file (or --model NAME)")
+    from checkmate_opt.io import load_graph
+
+    return load_graph(graph_file)
+
+
+def parse_budget(text: str | None, graph: Graph, *, include_fixed: bool = False) -> int | None:
+    """``--budget``: bytes (``16GB``, ``500MiB``, ``1000``) or a multiple of the no-remat peak
+    (``0.8x``); see :func:`checkmate_opt.budget.resolve_budget`."""
+    from checkmate_opt.budget import resolve_budget
+
+    try:
+        return resolve_budget(text, graph, include_fixed=include_fixed)
+    except ValueError as err:
+        raise UsageError(f"--budget: {err}") from None
+
+
+def strategy_kwargs(fn: Callable[..., Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Solver options for the strategies that take them (inspected from the signature)."""
+    params = inspect.signature(fn).parameters
+    kwargs: dict[str, Any] = {}
+    if "solver" in params and args.solver:
+        kwargs["solver"] = args.solver
+    if "options" in params:
+        from checkmate_opt.options import SolveOptions
+
+        try:
+            kwargs["options"] = SolveOptions(
+                time_limit_s=args.time_limit,
+                mip_rel_gap=args.mip_gap,
+                threads=args.threads,
+                seed=args.seed,
+                verbose=args.verbose,
+            )
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    elif args.time_limit is not None or args.mip_gap is not None:
+        raise UsageError(f"--time-limit/--mip-gap apply to MILP strategies, not {args.strategy}")
+    return kwargs
+
+
+class _SkipRepeats:
+    """Drop a progress line that reads like the previous one but for its time stamp."""
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        body = msg.split(" ", 1)[1] if msg.startswith("t=") and " " in msg else msg
+        if body == self.last:
+            return False
+        self.last = body
+        return True
+
+
+def enable_progress(args: argparse.Namespace) -> None:
+    """Show the solver's incumbent and bound as they improve (stderr), unless --quiet."""
+    if getattr(args, "quiet", False):
+        return
+    log = logging.getLogger("checkmate_opt")
+    if not any(getattr(h, "_checkmate_cli", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._checkmate_cli = True  # type: ignore[attr-defined]
+        handler.addFilter(_SkipRepeats())
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+def format_result(graph: Graph, summary: dict[str, Any]) -> str:
+    """The readable key/value block of one result."""
+
+    def mem(v: Any) -> str:
+        return "-" if v is None else f"{v} ({format_bytes(v)})"
+
+    rows = [
+        ("graph", f"{graph.name or '-'} ({graph.n} nodes, {len(graph.edges)} edges)"),
+        ("strategy", summary["strategy"]),
+        ("status", summary["status"]),
+        ("feasible", summary["feasible"]),
+        ("budget", mem(summary["budget"])),
+        ("within budget", summary["within_budget"]),
+        ("compute cost", summary["compute_cost"]),
+        ("overhead", "-" if summary["overhead"] is None else f"{summary['overhead']:.4f}x"),
+        ("peak activation memory", mem(summary["peak_activation_memory"])),
+        ("fixed memory", mem(summary["fixed_memory"])),
+        ("peak memory", mem(summary["peak_memory"])),
+        ("objective bound", summary["objective_bound"]),
+        ("proven optimal", summary["proven_optimal"]),
+        ("solve time", f"{summary['solve_time_s']:.3f} s"),
+    ]
+    if summary.get("params"):
+        rows.append(("parameters", json.dumps(summary["params"])))
+    if summary.get("message"):
+        rows.append(("message", summary["message"]))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def add_model_args(p: argparse.ArgumentParser, *, graph_file: bool = True) -> None:
+    """GRAPH_FILE or --model NAME --batch-size B --platform P."""
+    if graph_file:
+        p.add_argument("graph_file", nargs="?", help="node-link JSON graph file")
+    p.add_argument("--model", help="a zoo model name instead of a graph file (see 'zoo')")
+    p.add_argument("--batch-size", type=int, default=1, help="batch size for --model")
+    p.add_argument("--platform", default="flops", help="cost model for --model (default flops)")
+    p.add_argument("--input-shape", type=int, nargs=3, metavar=("H", "W", "C"))
+
+
+def add_solver_args(p: argparse.ArgumentParser) -> None:
+    """--budget and the solver options."""
+    p.add_argument(
+        "--budget",
+        help="activation-memory budget: bytes (16GB, 500MiB, 1000) or a multiple of the peak "
+        "with no rematerialization (0.8x)",
+    )
+    p.add_argument(
+        "--include-fixed",
+        action="store_true",
+        help="--budget is device memory: parameters and their gradients are taken off it first",
+    )
+    p.add_argument("--solver", help="MILP backend: highs (default) or gurobi")
+    p.add_argument("--time-limit", type=float, help="solver time limit in seconds")
+    p.add_argument("--mip-gap", type=float, help="relative MIP gap")
+    p.add_argument("--threads", type=int, help="solver threads")
+    p.add_argument("--seed", type=int, help="solver random seed")
+    p.add_argument("--verbose", action="store_true", help="stream the solver log")
+    p.add_argument("--quiet", action="store_true", help="no incumbent/bound progress lines")

@@ -1,0 +1,49 @@
+"""``checkmate-opt solve``: schedule a graph with a strategy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from checkmate_opt.cli.common import (
+    add_model_args,
+    add_solver_args,
+    check_output,
+    check_strategy,
+    enable_progress,
+    format_result,
+    load_graph_arg,
+    parse_budget,
+    strategy_kwargs,
+    write_text_atomic,
+)
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("solve", help="schedule a graph with a strategy")
+    add_model_args(p)
+    p.add_argument("--strategy", default="optimal")
+    add_solver_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--output", help="also write the full result (with schedule) as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    fn = check_strategy(args.strategy)
+    out = check_output(args.output) if args.output else None
+    graph = load_graph_arg(args)
+    budget = parse_budget(args.budget, graph, include_fixed=args.include_fixed)
+    kwargs = strategy_kwargs(fn, args)
+    enable_progress(args)
+    result = fn(graph, budget, **kwargs)
+    summary = result.summary()
+    if out is not None:
+        write_text_atomic(out, json.dumps(result.to_dict(), indent=1) + "\n")
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        print(format_result(graph, summary))
+    return 0
