@@ -1,7 +1,5 @@
 """``python -m checkmate_opt`` runs the command-line tool."""
 
-import sys
+from checkmate_opt.cli import entry
 
-from checkmate_opt.cli import main
-
-sys.exit(main())
+entry()

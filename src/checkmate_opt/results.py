@@ -159,12 +159,22 @@ class SolveResult:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
+    def from_json(cls, text: str, graph: Graph | None = None) -> SolveResult:
+        """Inverse of :meth:`to_json` (see :meth:`from_dict`)."""
+        return cls.from_dict(json.loads(text), graph)
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any], graph: Graph | None = None) -> SolveResult:
-        """Inverse of :meth:`to_dict`. With ``graph`` the schedule is simulated again."""
+        """Inverse of :meth:`to_dict`.
+
+        With ``graph`` every figure comes from simulating the stored schedule again; stored
+        numbers are never trusted then (no schedule: no figures). Without a graph the stored
+        figures are kept as they were written.
+        """
         schedule = None if data.get("schedule") is None else Schedule.from_dict(data["schedule"])
         report: SimulationReport | None = None
-        if schedule is not None and graph is not None:
-            report = simulate(graph, schedule)
+        if graph is not None:
+            report = None if schedule is None else simulate(graph, schedule)
         elif data.get("compute_cost") is not None:
             empty = np.zeros(0, dtype=np.int64)
             report = SimulationReport(

@@ -9,6 +9,7 @@ MIP starts, incumbent/bound callbacks and a clean Ctrl-C.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import enum
 import functools
 import importlib.util
@@ -353,8 +354,12 @@ class Backend(abc.ABC):
             The solver failed.
         """
         self.check_options(options)
+        t0 = time.perf_counter()
         cm = compile_model(model) if compiled is None else compiled
         x0 = None if start is None else cm.join(start)
+        if options.time_limit_s is not None:  # the compile counts against the limit too
+            left = options.time_limit_s - (time.perf_counter() - t0)
+            options = dataclasses.replace(options, time_limit_s=max(0.05, left))
         return self._solve_compiled(cm, options, start=x0, progress=_ProgressFilter(progress))
 
     @abc.abstractmethod

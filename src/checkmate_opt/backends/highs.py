@@ -185,12 +185,24 @@ class HighsBackend(Backend):
                 highspy.Highs.resetThreadScheduler(False)
 
         interrupted = False
+        overran = False
+        # HiGHS checks its time limit only now and then (seen 372 s against 300 s): past the
+        # limit plus a grace period we stop it ourselves
+        deadline = (
+            None
+            if options.time_limit_s is None
+            else float(options.time_limit_s) + max(0.5, 0.02 * float(options.time_limit_s))
+        )
         t0 = time.perf_counter()
         worker = threading.Thread(target=work, name="checkmate-highs", daemon=True)
         worker.start()
         try:
             while worker.is_alive():
                 worker.join(0.1)
+                late = deadline is not None and time.perf_counter() - t0 > deadline
+                if late and not stop.is_set():
+                    overran = True
+                    stop.set()
         except KeyboardInterrupt:
             interrupted = True
             stop.set()
@@ -205,6 +217,8 @@ class HighsBackend(Backend):
         termination = STATUS_MAP.get(status_name, Termination.UNKNOWN)
         if interrupted:
             termination = Termination.INTERRUPTED
+        elif overran and termination in (Termination.INTERRUPTED, Termination.UNKNOWN):
+            termination = Termination.TIME_LIMIT
         info = h.getInfo()
         has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
         values = None

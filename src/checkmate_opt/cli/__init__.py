@@ -7,15 +7,23 @@ and exit status 2; output files are written atomically, so a failure leaves none
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
 
 from checkmate_opt.cli import demo, export, generate, max_batch, plot, solve, zoo
-from checkmate_opt.cli.common import PROG, Parser, UsageError
+from checkmate_opt.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_STATUS_HELP,
+    EXIT_USAGE,
+    PROG,
+    Parser,
+    UsageError,
+)
 from checkmate_opt.errors import CheckmateError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "entry", "main"]
 
 #: command modules in the order of ``--help``; each has ``add_parser(sub)`` and ``run(args)``
 COMMANDS = (demo, generate, solve, plot, zoo, export, max_batch)
@@ -23,7 +31,15 @@ COMMANDS = (demo, generate, solve, plot, zoo, export, max_batch)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``checkmate-opt``."""
-    parser = Parser(prog=PROG, description="Optimal tensor rematerialization (Checkmate).")
+    from checkmate_opt import __version__
+
+    parser = Parser(
+        prog=PROG,
+        description="Optimal tensor rematerialization (Checkmate).",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in COMMANDS:
         module.add_parser(sub)
@@ -40,7 +56,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, CheckmateError, ValueError, OSError) as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"{PROG}: error: {msg}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted after {time.perf_counter() - start:.1f} s", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def entry() -> None:
+    """The console script: :func:`main`, then exit with its status.
+
+    After an interrupted solve a solver's native threads may still be winding down; letting
+    the interpreter tear them down aborted the process now and then (``terminate called
+    without an active exception``, exit 134). Everything is written and flushed by then, so
+    the process leaves at once with status 130.
+    """
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

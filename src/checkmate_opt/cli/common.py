@@ -17,6 +17,7 @@ from checkmate_opt.graph import Graph
 from checkmate_opt.units import format_bytes
 
 __all__ = [
+    "EXIT_STATUS_HELP",
     "PROG",
     "Parser",
     "UsageError",
@@ -28,11 +29,44 @@ __all__ = [
     "format_result",
     "load_graph_arg",
     "parse_budget",
+    "result_status",
+    "strategy_help",
     "strategy_kwargs",
     "write_text_atomic",
 ]
 
 PROG = "checkmate-opt"
+
+#: exit statuses (documented in ``checkmate-opt --help``)
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_OVER_BUDGET = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_STATUS_HELP = """exit status:
+  0    done; the schedule fits the budget (or no budget was given)
+  1    failed (an unexpected error)
+  2    bad input: a malformed file, an unknown name, a bad argument (one error line)
+  3    no schedule meets the budget: infeasible, or the best schedule found is over it
+       (the result is still printed and written)
+  130  interrupted (Ctrl-C / SIGINT): the best schedule found so far is printed and written"""
+
+
+def result_status(result: Any) -> int:
+    """The exit status for a finished (or interrupted) solve."""
+    from checkmate_opt.results import Termination
+
+    if result.termination is Termination.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    if result.termination is Termination.INFEASIBLE:
+        return EXIT_OVER_BUDGET
+    if result.budget is None:
+        return EXIT_OK
+    if result.schedule is not None:
+        return EXIT_OK if result.within_budget else EXIT_OVER_BUDGET
+    # no schedule: fine for a bound-only strategy that completed (lp_bound), not otherwise
+    return EXIT_OK if result.termination is Termination.COMPLETED else EXIT_OVER_BUDGET
 
 
 class UsageError(Exception):
@@ -73,6 +107,13 @@ def check_strategy(name: str) -> Callable[..., Any]:
     from checkmate_opt.strategies import get_strategy
 
     return get_strategy(name)
+
+
+def strategy_help() -> str:
+    """``--strategy`` help text listing the registered names."""
+    from checkmate_opt.strategies import STRATEGIES
+
+    return "one of: " + ", ".join(STRATEGIES) + " (default optimal)"
 
 
 def load_graph_arg(args: argparse.Namespace) -> Graph:

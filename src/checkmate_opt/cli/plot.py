@@ -13,6 +13,7 @@ from checkmate_opt.cli.common import (
     enable_progress,
     load_graph_arg,
     parse_budget,
+    strategy_help,
     strategy_kwargs,
 )
 
@@ -22,7 +23,7 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("plot", help="draw R, S and the memory timeline of a schedule")
     add_model_args(p)
-    p.add_argument("--strategy", default="optimal")
+    p.add_argument("--strategy", default="optimal", help=strategy_help())
     add_solver_args(p)
     p.add_argument("--output", required=True, help="image file (.png; a .pdf is written too)")
     p.set_defaults(func=run)

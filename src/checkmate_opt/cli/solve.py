@@ -14,6 +14,7 @@ from checkmate_opt.cli.common import (
     format_result,
     load_graph_arg,
     parse_budget,
+    result_status,
     strategy_kwargs,
     write_text_atomic,
 )
@@ -22,9 +23,16 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("solve", help="schedule a graph with a strategy")
+    from checkmate_opt.cli.common import EXIT_STATUS_HELP, strategy_help
+
+    p = sub.add_parser(
+        "solve",
+        help="schedule a graph with a strategy",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_model_args(p)
-    p.add_argument("--strategy", default="optimal")
+    p.add_argument("--strategy", default="optimal", help=strategy_help())
     add_solver_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--output", help="also write the full result (with schedule) as JSON")
@@ -46,4 +54,4 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, sort_keys=True))
     else:
         print(format_result(graph, summary))
-    return 0
+    return result_status(result)

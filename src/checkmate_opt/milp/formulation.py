@@ -314,6 +314,29 @@ class MilpInstance:
         return float(_ceil_tol(scaled) * self.g_cpu)
 
 
+#: solver tolerances the budget row is guarded against: binaries may sit this far from 0/1 and
+#: rows may be violated by this much (HiGHS' and Gurobi's defaults are 1e-6 / 1e-7 or tighter)
+_INTEGRALITY_TOL = 1e-6
+_FEASIBILITY_TOL = 1e-6
+
+
+def _safe_budget(budget_units: float, memory: list[int], unit: float) -> float:
+    """The budget bound handed to the solver, lowered by what solver tolerances could let slip.
+
+    A solution whose binaries are off by the integrality tolerance can under-count memory by
+    up to ``tol x (sum of memory)``; rounding it would then exceed the budget by that much (seen
+    1-344 bytes over). Lowering the bound by that slack makes every accepted solution, once
+    rounded, fit the real budget in bytes.
+    """
+    slack = _INTEGRALITY_TOL * sum(memory) / unit + _FEASIBILITY_TOL
+    if float(budget_units).is_integer() and all(float(m / unit).is_integer() for m in memory):
+        # integer units: a rounded solution's memory is an integer within slack of a value
+        # <= the budget, so it is <= the budget whenever the slack is below one unit
+        if slack < 1.0:
+            return float(budget_units)
+    return max(0.0, budget_units - slack)
+
+
 def _ceil_tol(x: float) -> int:
     return math.ceil(x - 1e-6 * max(1.0, abs(x)))
 
@@ -466,7 +489,7 @@ def build_instance(
         "cost": dict(enumerate(cost.tolist())),
         "cost_exact": dict(enumerate(cost_exact.tolist())),
         "mem": {i: memory[i] // g_ram / extra for i in range(n)},
-        "budget": {None: budget_units / extra},
+        "budget": {None: _safe_budget(budget_units / extra, memory, g_ram * extra)},
         "compute_cap": {None: cap_units},
     }
     sets = _index_sets(graph, variant)

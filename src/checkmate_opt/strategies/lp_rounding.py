@@ -23,7 +23,7 @@ from checkmate_opt.options import SolveOptions
 from checkmate_opt.results import SolveResult, Termination
 from checkmate_opt.schedule import Schedule
 from checkmate_opt.simulate import simulate
-from checkmate_opt.strategies.optimal import _check_budget
+from checkmate_opt.strategies.optimal import _check_budget, footprint_infeasible
 
 __all__ = ["lp_bound", "lp_rounding"]
 
@@ -117,6 +117,9 @@ def lp_rounding(
     True
     """
     budget = _check_budget(budget, "lp_rounding")
+    early = footprint_infeasible(graph, budget, "lp_rounding")
+    if early is not None:
+        return early
     if rounding not in ("sweep", "threshold_0.5", "randomized"):
         raise ValueError(
             f"unknown rounding {rounding!r}; choose 'sweep', 'threshold_0.5' or 'randomized'"
@@ -267,6 +270,9 @@ def lp_bound(
     True
     """
     budget = _check_budget(budget, "lp_bound")
+    early = footprint_infeasible(graph, budget, "lp_bound")
+    if early is not None:
+        return early
     backend = get_backend(solver)
     t0 = time.perf_counter()
     inst, res = _solve_lp(

@@ -7,6 +7,7 @@ come from the simulator, the bound from the solver.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ from checkmate_opt.milp.accounting import clean_schedule, milp_peak
 from checkmate_opt.milp.extract import schedule_from_values, start_from_schedule
 from checkmate_opt.milp.formulation import MilpInstance, Variant, build_instance
 from checkmate_opt.options import SolveOptions
-from checkmate_opt.results import SolveResult, Termination
+from checkmate_opt.results import SolveResult, SolverInfo, Termination
 from checkmate_opt.schedule import Schedule
 
 __all__ = ["optimal", "warm_start_schedule"]
@@ -32,6 +33,57 @@ def _check_budget(budget: int | None, strategy: str) -> int:
             f"{strategy}: budget must be a non-negative integer of bytes, got {budget}"
         )
     return int(budget)
+
+
+def footprint_infeasible(graph: Graph, budget: int, strategy: str) -> SolveResult | None:
+    """``INFEASIBLE`` at once when ``budget`` is below the graph's single-node footprint.
+
+    Computing node ``v`` needs its inputs and its output resident together, so no schedule,
+    whatever it recomputes, fits a budget below ``max_v footprint(v)``.
+    """
+    need = graph.min_feasible_memory()
+    if budget >= need:
+        return None
+    v = graph.min_feasible_node
+    return SolveResult.from_schedule(
+        graph,
+        None,
+        strategy=strategy,
+        budget=budget,
+        solve_time_s=0.0,
+        termination=Termination.INFEASIBLE,
+        message=(
+            f"no schedule fits {budget} bytes: node {v} ({graph.names[v]}) needs its inputs and "
+            f"output, {need} bytes, resident at once; the least memory any schedule needs is "
+            f"at least {need} bytes"
+        ),
+        params={"min_feasible_memory": need, "min_feasible_node": graph.names[v]},
+    )
+
+
+def _no_solve(elapsed: float, solver_name: str) -> Any:
+    """A backend result for a solve skipped because the time limit was already spent."""
+    from checkmate_opt.backends.base import BackendResult
+
+    return BackendResult(
+        termination=Termination.TIME_LIMIT,
+        values=None,
+        objective=None,
+        objective_bound=None,
+        solver=SolverInfo(name=solver_name),
+        wall_time_s=0.0,
+        message=f"the time limit was spent before the solver started ({elapsed:.1f} s on the "
+        "model build and warm start)",
+    )
+
+
+def remaining_time(options: SolveOptions, started: float) -> SolveOptions:
+    """``options`` with the time limit cut by what the call has already spent (model build,
+    warm start), so that the limit bounds the whole call and not just the solver."""
+    if options.time_limit_s is None:
+        return options
+    left = options.time_limit_s - (time.perf_counter() - started)
+    return dataclasses.replace(options, time_limit_s=max(0.05, left))
 
 
 def warm_start_schedule(graph: Graph, budget: int) -> tuple[Schedule, str] | None:
@@ -148,6 +200,9 @@ def optimal(
     budget = _check_budget(budget, "optimal")
     backend = get_backend(solver)
     t0 = time.perf_counter()
+    early = footprint_infeasible(graph, budget, "optimal")
+    if early is not None:
+        return early
     inst = build_instance(
         graph, budget, variant=variant, eps_noise=eps_noise, seed=seed, tighten=tighten
     )
@@ -158,8 +213,26 @@ def optimal(
         if found is not None:
             seed_info = found
             start = start_from_schedule(inst, found[0])
+    if (
+        options.time_limit_s is not None
+        and time.perf_counter() - t0 >= options.time_limit_s
+        and seed_info is not None
+    ):
+        # build and warm start used up the limit: the warm start is the answer
+        return milp_result(
+            graph,
+            budget,
+            inst,
+            _no_solve(time.perf_counter() - t0, backend.name),
+            strategy="optimal",
+            started=t0,
+            fallback=seed_info,
+        )
     res = backend.solve(
-        inst.model, options, start=start, progress=progress_in_cost_units(inst, progress)
+        inst.model,
+        remaining_time(options, t0),
+        start=start,
+        progress=progress_in_cost_units(inst, progress),
     )
     return milp_result(
         graph,
@@ -236,7 +309,48 @@ def milp_result(
             message=f"{msg}; the solution is not a complete schedule ({err})",
             **kwargs,
         )
+    if result.schedule is not None and not result.within_budget:
+        result = _over_budget(graph, result, fallback, started, kwargs)
     return result
 
 
-__all__ += ["milp_result", "progress_in_cost_units"]
+def _over_budget(
+    graph: Graph,
+    result: SolveResult,
+    fallback: tuple[Schedule, str] | None,
+    started: float,
+    kwargs: dict[str, Any],
+) -> SolveResult:
+    """The simulator puts the solver's schedule over budget: never call it optimal.
+
+    Return the warm start when it fits; otherwise keep the schedule, flagged, with status
+    ``other_limit`` (neither optimal nor completed).
+    """
+    assert result.report is not None
+    over = result.report.peak_activation_memory - int(result.budget or 0)
+    note = f"the solver's schedule is {over} bytes over budget in the simulator (tolerances)"
+    params = dict(kwargs.pop("params"))
+    kwargs.pop("termination")
+    if fallback is not None:
+        params["schedule_source"] = f"warm start ({fallback[1]})"
+        return SolveResult.from_schedule(
+            graph,
+            fallback[0],
+            solve_time_s=time.perf_counter() - started,
+            termination=Termination.OTHER_LIMIT,
+            message=f"{note}; returned the warm start instead",
+            params=params,
+            **kwargs,
+        )
+    return SolveResult.from_schedule(
+        graph,
+        result.schedule,
+        solve_time_s=time.perf_counter() - started,
+        termination=Termination.OTHER_LIMIT,
+        message=f"{note}; no schedule within budget was found",
+        params=params,
+        **kwargs,
+    )
+
+
+__all__ += ["footprint_infeasible", "milp_result", "progress_in_cost_units", "remaining_time"]
