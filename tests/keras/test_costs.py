@@ -82,8 +82,9 @@ def test_grouped_conv_divides_input_channels():
             ),
             9 * 8 * 16 + 8 * (4 * 4 * 16),
         ),
-        (LayerInfo("p", "MaxPooling2D", {}, ((1, 4, 4, 3),), ((1, 2, 2, 3),)), 0),
-        (LayerInfo("z", "ZeroPadding2D", {}, ((1, 4, 4, 3),), ((1, 6, 6, 3),)), 0),
+        # data movers cost the elements they read and write
+        (LayerInfo("p", "MaxPooling2D", {}, ((1, 4, 4, 3),), ((1, 2, 2, 3),)), 48 + 12),
+        (LayerInfo("z", "ZeroPadding2D", {}, ((1, 4, 4, 3),), ((1, 6, 6, 3),)), 48 + 108),
     ],
 )
 def test_hooks_by_hand(info, expected):
@@ -175,3 +176,25 @@ def test_fit_linear_recovers_a_line_and_clamps():
     assert math.isclose(slope, 4.0)
     assert intercept == 0.0
     assert fit_linear([2], [10.0]) == (5.0, 0.0)
+
+
+@pytest.mark.keras
+def test_no_layer_is_free_under_flops_but_paper_hooks_keep_zeros():
+    """Data-moving layers (pooling, dropout, reshapes) cost what they move, so the optimum
+    never recomputes them for nothing; ``flops_paper`` keeps the paper's zeros."""
+    import keras
+    from checkmate_opt.importers.keras import graph_from_keras
+
+    inp = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same")(inp)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Dropout(0.1)(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(2)(x)
+    model = keras.Model(inp, out)
+    g = graph_from_keras(model, batch_size=2, cost_model="flops")
+    paper = graph_from_keras(model, batch_size=2, cost_model="flops_paper")
+    for name in ("max_pooling2d", "dropout", "global_average_pooling2d"):
+        v = next(i for i, n in enumerate(g.names) if n.startswith(name))
+        assert g.compute_cost[v] > 0, name
+        assert paper.compute_cost[v] == 0, name

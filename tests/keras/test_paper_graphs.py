@@ -23,7 +23,9 @@ def imported():
 
     def get(model):
         if model not in cache:
-            cache[model] = zoo.load(model, batch_size=PAPER_GRAPHS[model].batch_size)
+            cache[model] = zoo.load(
+                model, batch_size=PAPER_GRAPHS[model].batch_size, platform="flops_paper"
+            )
         return cache[model]
 
     return get

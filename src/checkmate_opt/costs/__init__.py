@@ -1,6 +1,7 @@
 """Cost models: per-layer compute costs for the Keras importer (spec §2.4-2.5).
 
-Names: ``flops`` (operation counts), ``p32xlarge`` (V100 fp32), ``p32xlarge_fp16`` (V100 fp16),
+Names: ``flops`` (operation counts; data-moving layers charged what they move), ``flops_paper``
+(the paper's counts: those layers free), ``p32xlarge`` (V100 fp32), ``p32xlarge_fp16`` (V100 fp16),
 ``p2xlarge`` (K80), ``c524xlarge`` (96-vCPU host) — roofline models — and ``measured`` (times
 each layer on this machine). None of them imports TensorFlow except ``measured`` when it runs.
 """
@@ -27,6 +28,7 @@ __all__ = [
 #: the registered cost-model names
 COST_MODELS: tuple[str, ...] = (
     "flops",
+    "flops_paper",
     "p32xlarge",
     "p32xlarge_fp16",
     "p2xlarge",
@@ -52,10 +54,10 @@ def get_cost_model(name: str | CostModel, **kwargs: Any) -> CostModel:
     """
     if isinstance(name, CostModel):
         return name
-    if name == "flops":
+    if name in ("flops", "flops_paper"):
         from checkmate_opt.costs.flops import FlopsCostModel
 
-        return FlopsCostModel()
+        return FlopsCostModel(paper=name == "flops_paper")
     if name == "measured":
         from checkmate_opt.costs.measured import MeasuredCostModel
 

@@ -1,9 +1,17 @@
-"""The ``flops`` cost model (spec §2.4), extended to every layer class of the model zoo.
+"""The ``flops`` cost models, extended to every layer class of the model zoo.
 
-Costs are multiply-accumulate style operation counts with the batch included, exactly as the
-paper's hooks count them (e.g. a Conv2D costs ``kh*kw*C_in`` per output element, pooling and
-reshaping cost nothing). The gradient node costs twice the forward node; the loss costs 0.
-Layer classes the paper did not cover get the analogous count (marked "extension" below).
+Costs are multiply-accumulate style operation counts with the batch included, as the Checkmate
+paper's hooks count them (e.g. a Conv2D costs ``kh*kw*C_in`` per output element). The gradient
+node costs twice the forward node; the loss costs 0. Layer classes the paper did not cover get
+the analogous count (marked "extension" below).
+
+Two variants differ only in the layers that move data without arithmetic (pooling, dropout,
+padding, cropping, reshapes, concatenation):
+
+* ``flops`` (default) charges them the elements they read and write. A free layer would be
+  recomputed for nothing by the optimum, which no real device does.
+* ``flops_paper`` charges them 0, exactly as the paper's hooks did (the published fcn8vgg graph
+  carries these costs).
 """
 
 from __future__ import annotations
@@ -146,8 +154,11 @@ FLOP_HOOKS: dict[str, Callable[[LayerInfo], int]] = {
 }
 
 
-def forward_ops(info: LayerInfo) -> int:
-    """Forward operation count of one layer call (spec §2.4 hooks).
+def forward_ops(info: LayerInfo, *, paper: bool = False) -> int:
+    """Forward operation count of one layer call.
+
+    ``paper=True`` keeps the paper's zero cost for layers that only move data; otherwise they
+    cost the elements they read plus the elements they write.
 
     Raises
     ------
@@ -163,6 +174,8 @@ def forward_ops(info: LayerInfo) -> int:
             "checkmate_opt.costs.flops.FLOP_HOOKS or pass another cost_model"
         ) from None
     try:
+        if hook is _zero and not paper:
+            return int(info.input_elements + info.output_elements)
         return int(hook(info))
     except (KeyError, IndexError, TypeError, ValueError) as err:
         raise UnsupportedModelError(
@@ -172,12 +185,18 @@ def forward_ops(info: LayerInfo) -> int:
 
 
 class FlopsCostModel(CostModel):
-    """Platform ``flops``: forward = hook count, backward = 2 x forward, loss = 0."""
+    """Platform ``flops``: forward = hook count, backward = 2 x forward, loss = 0.
 
-    name = "flops"
+    ``paper=True`` (platform ``flops_paper``) charges data-moving layers 0 as the paper did.
+    """
+
     unit = "ops"
+
+    def __init__(self, *, paper: bool = False) -> None:
+        self.paper = paper
+        self.name = "flops_paper" if paper else "flops"
 
     def layer_cost(self, layer: LayerInfo) -> tuple[int, int]:
         """Forward and backward op counts of one layer call."""
-        f = forward_ops(layer)
+        f = forward_ops(layer, paper=self.paper)
         return f, 2 * f

@@ -11,6 +11,7 @@ __all__ = ["PLATFORM_MEMORY", "PLATFORM_NAMES", "platform_memory"]
 #: c5.24xlarge (192 GiB); ``measured`` has no fixed memory (give a budget).
 PLATFORM_MEMORY: dict[str, int | None] = {
     "flops": 12 * 10**9,
+    "flops_paper": 12 * 10**9,
     "p32xlarge": 16 * 10**9,
     "p32xlarge_fp16": 16 * 10**9,
     "p2xlarge": 12 * 10**9,
@@ -21,6 +22,7 @@ PLATFORM_MEMORY: dict[str, int | None] = {
 #: pretty names used in plots and tables
 PLATFORM_NAMES: dict[str, str] = {
     "flops": "FLOPs",
+    "flops_paper": "FLOPs (paper hooks)",
     "p32xlarge": "V100",
     "p32xlarge_fp16": "V100, fp16",
     "p2xlarge": "K80",

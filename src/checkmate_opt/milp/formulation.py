@@ -329,11 +329,13 @@ def _safe_budget(budget_units: float, memory: list[int], unit: float) -> float:
     rounded, fit the real budget in bytes.
     """
     slack = _INTEGRALITY_TOL * sum(memory) / unit + _FEASIBILITY_TOL
-    if float(budget_units).is_integer() and all(float(m / unit).is_integer() for m in memory):
+    integral = float(budget_units).is_integer() and all(
+        float(m / unit).is_integer() for m in memory
+    )
+    if integral and slack < 1.0:
         # integer units: a rounded solution's memory is an integer within slack of a value
         # <= the budget, so it is <= the budget whenever the slack is below one unit
-        if slack < 1.0:
-            return float(budget_units)
+        return float(budget_units)
     return max(0.0, budget_units - slack)
 
 
