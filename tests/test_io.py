@@ -264,7 +264,7 @@ def test_duplicate_edge(tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "fragment"),
-    [(-4, "memory_cost must be >= 0"), (2.5, "must be an integer"), ("8", "must be a number")],
+    [(-4, "cost_ram must be >= 0"), (2.5, "must be an integer"), ("8", "must be a number")],
 )
 def test_bad_memory_value(tmp_path, value, fragment):
     data = _good_data()
@@ -338,7 +338,7 @@ def test_layered_schema_reorders_by_order(tmp_path):
     ("mutate", "fragment"),
     [
         (lambda d: d["nodes"][0].pop("duration"), "no 'duration' attribute"),
-        (lambda d: d["nodes"][2].update(out_cost=-1), "memory_cost must be >= 0"),
+        (lambda d: d["nodes"][2].update(out_cost=-1), "out_cost must be >= 0"),
         (lambda d: d["graph"].update(order="['a', 'b', 'zz']"), "unknown node 'zz'"),
         (lambda d: d["graph"].update(order="['a', 'b']"), "every node exactly once"),
         (lambda d: d["graph"].update(order="not a list ["), "'order' is not a list"),

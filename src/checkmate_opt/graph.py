@@ -19,27 +19,53 @@ import numpy as np
 
 from checkmate_opt.errors import GraphError
 
-__all__ = ["Graph", "training_graph"]
+__all__ = ["MAX_NODES", "MAX_TOTAL", "Graph", "training_graph"]
+
+#: largest graph accepted: a schedule is two n x n matrices, and the MILP has ~n^2 variables
+MAX_NODES = 20_000
+#: bound on the sums the simulator and the MILP form in int64 (peak memory, total compute of a
+#: schedule that computes every node at every stage): kept below 2**63 with room to add
+MAX_TOTAL = 2**62
 
 
-def _check_int_costs(values: Sequence[object], what: str, n: int) -> tuple[int, ...]:
+def _check_int_costs(
+    values: Sequence[object], what: str, n: int, labels: Sequence[object] | None = None
+) -> tuple[int, ...]:
+    """Non-negative integers below :data:`MAX_TOTAL`; errors name the node (by ``labels``)."""
     if len(values) != n:
         raise GraphError(f"{what} has {len(values)} entries for {n} nodes; give one per node")
     out: list[int] = []
     for node, value in enumerate(values):
+        label = node if labels is None else labels[node]
+        where = "" if what == "parameter_bytes" else f"node {label!r}: "
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise GraphError(f"node {node}: {what} must be a number, got {value!r}")
-        fvalue = float(value)
-        if math.isnan(fvalue) or math.isinf(fvalue):
-            raise GraphError(f"node {node}: {what} must be finite, got {value!r}")
-        if fvalue < 0:
-            raise GraphError(f"node {node}: {what} must be >= 0, got {value!r}")
-        if fvalue != int(fvalue):
+            raise GraphError(f"{where}{what} must be a number, got {value!r}")
+        if isinstance(value, numbers.Integral):
+            ivalue = int(value)  # exact, however large (float() would overflow)
+        else:
+            fvalue = float(value)
+            if math.isnan(fvalue) or math.isinf(fvalue):
+                raise GraphError(f"{where}{what} must be finite, got {value!r}")
+            if fvalue != int(fvalue):
+                raise GraphError(
+                    f"{where}{what} must be an integer, got {value!r} (round or scale the costs)"
+                )
+            ivalue = int(fvalue)
+        if ivalue < 0:
+            raise GraphError(f"{where}{what} must be >= 0, got {value!r}")
+        if ivalue > MAX_TOTAL:
             raise GraphError(
-                f"node {node}: {what} must be an integer, got {value!r} (round or scale the costs)"
+                f"{where}{what} {value!r} is too large (at most 2**62); scale the costs down"
             )
-        out.append(int(fvalue))
+        out.append(ivalue)
     return tuple(out)
+
+
+def _node_id(value: object, what: str) -> int:
+    """An integer node id (a bool, float or list is an error, not silently truncated)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise GraphError(f"{what}: a node id must be an integer, got {value!r}")
+    return int(value)
 
 
 def _find_cycle(args: Sequence[Sequence[int]]) -> list[int] | None:
@@ -125,12 +151,17 @@ class Graph:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         try:
-            args = tuple(tuple(int(u) for u in deps) for deps in self.args)
+            args = tuple(tuple(_node_id(u, "dependency") for u in deps) for deps in self.args)
         except (TypeError, ValueError) as err:
             raise GraphError(f"dependencies must be lists of integer node ids: {err}") from err
         n = len(args)
         if n == 0:
             raise GraphError("the graph is empty: give at least one node")
+        if n > MAX_NODES:
+            raise GraphError(
+                f"the graph has {n} nodes; at most {MAX_NODES} are supported (a schedule is two "
+                "n x n matrices); split or coarsen the graph"
+            )
         for v, deps in enumerate(args):
             seen: set[int] = set()
             for u in deps:
@@ -155,7 +186,26 @@ class Graph:
         set_(self, "memory_cost", _check_int_costs(list(self.memory_cost), "memory_cost", n))
         (pbytes,) = _check_int_costs([self.parameter_bytes], "parameter_bytes", 1)
         set_(self, "parameter_bytes", pbytes)
-        fmap = {int(k): int(v) for k, v in dict(self.forward_to_backward).items()}
+        compute = self.compute_cost
+        memory = self.memory_cost
+        if sum(compute) * n > MAX_TOTAL:
+            raise GraphError(
+                f"compute costs are too large: their sum ({sum(compute)}) times the node count "
+                f"({n}) must stay below 2**62 so that any schedule's cost fits int64; scale "
+                "the costs down"
+            )
+        if sum(memory) + 2 * pbytes > MAX_TOTAL:
+            raise GraphError(
+                f"memory costs are too large: their sum plus twice parameter_bytes "
+                f"({sum(memory) + 2 * pbytes}) must stay below 2**62 bytes; scale them down"
+            )
+        try:
+            fmap = {
+                _node_id(k, "forward_to_backward"): _node_id(v, "forward_to_backward")
+                for k, v in dict(self.forward_to_backward).items()
+            }
+        except (TypeError, ValueError) as err:
+            raise GraphError(f"forward_to_backward must map node ids to node ids: {err}") from err
         for f, b in fmap.items():
             if not (0 <= f < n and 0 <= b < n):
                 raise GraphError(f"forward_to_backward maps {f} -> {b}, outside 0..{n - 1}")
@@ -167,7 +217,7 @@ class Graph:
             raise GraphError("a node cannot be both a forward node and a gradient node")
         set_(self, "forward_to_backward", dict(sorted(fmap.items())))
         if self.loss is not None:
-            loss = int(self.loss)
+            loss = _node_id(self.loss, "loss")
             if not 0 <= loss < n:
                 raise GraphError(f"loss node {loss} is outside 0..{n - 1}")
             if loss in fmap or loss in fmap.values():

@@ -22,32 +22,58 @@ from pathlib import Path
 from typing import Any
 
 from checkmate_opt.errors import GraphError
-from checkmate_opt.graph import Graph
+from checkmate_opt.graph import MAX_NODES, Graph, _check_int_costs
 
 __all__ = ["graph_from_node_link", "graph_to_node_link", "load_graph", "save_graph"]
+
+
+#: graph files larger than this are refused before they are read (a 20 000-node graph is ~2 MB)
+MAX_FILE_BYTES = 512 * 2**20
 
 
 def load_graph(path: str | os.PathLike[str]) -> Graph:
     """Read a graph file (any of the schemas above).
 
+    Every field is checked where it is read: a wrong type, a value out of range or too large
+    for the int64 arithmetic of the simulator and the MILP is an error naming the field.
+
     Raises
     ------
     GraphError
-        Naming the file and the problem: unreadable, not JSON, missing attributes, cycle, ...
+        Naming the file and the problem: unreadable, not UTF-8, not JSON, nested too deeply,
+        too large, missing or malformed attributes, cycle, ...
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise GraphError(
+                f"{p}: the file is {size} bytes; graph files above {MAX_FILE_BYTES} bytes are "
+                f"refused (at most {MAX_NODES} nodes are supported)"
+            )
+        raw = p.read_bytes()
     except OSError as err:
         raise GraphError(f"{p}: cannot read the graph file ({err.strerror or err})") from err
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise GraphError(
+            f"{p}: not UTF-8 text (byte {err.start}); graph files are UTF-8 JSON"
+        ) from err
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise GraphError(f"{p}: not valid JSON ({err.msg} at line {err.lineno})") from err
+    except RecursionError as err:
+        raise GraphError(f"{p}: the JSON is nested too deeply to be a graph file") from err
+    except (ValueError, MemoryError) as err:  # e.g. an integer literal of 5000 digits
+        raise GraphError(f"{p}: cannot read the JSON ({str(err).splitlines()[0]})") from err
     try:
         return graph_from_node_link(data, default_name=p.stem)
     except GraphError as err:
         raise GraphError(f"{p}: {err}") from err
+    except RecursionError as err:  # a deeply nested name or attribute reached by str()
+        raise GraphError(f"{p}: an attribute is nested too deeply") from err
 
 
 def save_graph(graph: Graph, path: str | os.PathLike[str]) -> None:
@@ -113,7 +139,10 @@ def _edges(data: Mapping[str, Any]) -> list[tuple[Any, Any, int | None]]:
         if not isinstance(e, Mapping):
             raise GraphError(f"edge {k} is not an object")
         if "source" in e and "target" in e:
-            out.append((e["source"], e["target"], e.get("arg")))
+            pos = e.get("arg")
+            if pos is not None and (isinstance(pos, bool) or not isinstance(pos, int)):
+                raise GraphError(f"edge {k}: 'arg' must be an integer position, got {pos!r}")
+            out.append((e["source"], e["target"], pos))
         elif "0" in e and "1" in e:
             out.append((e["0"], e["1"], None))
         else:
@@ -131,6 +160,11 @@ def graph_from_node_link(data: Any, *, default_name: str = "") -> Graph:
     nodes: list[Mapping[str, Any]] = data["nodes"]
     if not nodes:
         raise GraphError("the graph is empty: 'nodes' is an empty list")
+    if len(nodes) > MAX_NODES:
+        raise GraphError(
+            f"the graph has {len(nodes)} nodes; at most {MAX_NODES} are supported (a schedule "
+            "is two n x n matrices); split or coarsen the graph"
+        )
     for k, node in enumerate(nodes):
         if not isinstance(node, Mapping):
             raise GraphError(f"node entry {k} is not an object")
@@ -164,22 +198,31 @@ def _from_checkmate(
         compute.append(_require(node, "cost_cpu", where))
         memory.append(_require(node, "cost_ram", where))
         names.append(str(node.get("name", f"node{v}")))
-        backward.append(bool(node.get("backward", False)))
+        flag = node.get("backward", False)
+        if flag not in (True, False):  # also accepts 0 and 1
+            raise GraphError(f"{where}: 'backward' must be true or false, got {flag!r}")
+        backward.append(bool(flag))
+    _check_int_costs(compute, "cost_cpu", n)  # named as in the file
+    _check_int_costs(memory, "cost_ram", n)
     args: list[list[int]] = [[] for _ in range(n)]
     keyed: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     for k, (u, v, pos) in enumerate(_edges(data)):
         for end in (u, v):
+            if isinstance(end, bool) or not isinstance(end, int):
+                raise GraphError(f"edge {k}: an endpoint must be an integer node id, got {end!r}")
             if end not in by_id:
                 raise GraphError(f"edge {k} ({u} -> {v}) refers to unknown node {end}")
-        keyed[v].append((k if pos is None else int(pos), u))
+        keyed[v].append((k if pos is None else pos, u))
     for v in range(n):
         args[v] = [u for _, u in sorted(keyed[v])]
         if len(set(args[v])) != len(args[v]):
             raise GraphError(f"node {v} has a duplicate incoming edge")
     fmap_raw = gattrs.get("forward_to_backward")
     loss = gattrs.get("loss")
+    if loss is not None and (isinstance(loss, bool) or not isinstance(loss, int)):
+        raise GraphError(f"graph attribute 'loss' must be a node id or null, got {loss!r}")
     if fmap_raw is not None:
-        fmap = {int(f): int(b) for f, b in fmap_raw}
+        fmap = _forward_map(fmap_raw)
     else:
         fmap, loss = _infer_training_structure(backward)
     return Graph(
@@ -188,10 +231,31 @@ def _from_checkmate(
         memory_cost=tuple(memory),
         forward_to_backward=fmap,
         loss=loss,
-        parameter_bytes=int(gattrs.get("parameter_bytes") or 0),
+        parameter_bytes=gattrs.get("parameter_bytes") or 0,
         names=tuple(names),
         name=str(gattrs.get("name") or default_name),
     )
+
+
+def _forward_map(raw: Any) -> dict[int, int]:
+    """The ``forward_to_backward`` attribute: a list of ``[forward, gradient]`` id pairs."""
+    if not isinstance(raw, list):
+        raise GraphError(
+            f"graph attribute 'forward_to_backward' must be a list of [forward, gradient] "
+            f"pairs, got {type(raw).__name__}"
+        )
+    fmap: dict[int, int] = {}
+    for k, pair in enumerate(raw):
+        ok = isinstance(pair, list) and len(pair) == 2
+        if ok:
+            ok = all(isinstance(x, int) and not isinstance(x, bool) for x in pair)
+        if not ok:
+            raise GraphError(
+                f"graph attribute 'forward_to_backward' entry {k} must be a pair of node ids "
+                f"[forward, gradient], got {pair!r}"
+            )
+        fmap[pair[0]] = pair[1]
+    return fmap
 
 
 def _infer_training_structure(backward: Sequence[bool]) -> tuple[dict[int, int], int | None]:
@@ -229,6 +293,13 @@ def _from_layered(
                 order_raw = ast.literal_eval(order_raw)
             except (ValueError, SyntaxError) as err:
                 raise GraphError(f"graph attribute 'order' is not a list: {err}") from err
+            except (RecursionError, MemoryError, TypeError) as err:
+                raise GraphError("graph attribute 'order' is not a readable list") from err
+        if not isinstance(order_raw, list | tuple):
+            raise GraphError(
+                "graph attribute 'order' must be a list of node ids, got "
+                f"{type(order_raw).__name__}"
+            )
         order = []
         for key in order_raw:
             if str(key) not in index:
@@ -244,15 +315,21 @@ def _from_layered(
     compute = [0] * n
     memory = [0] * n
     names = [""] * n
-    params = 0
+    params: list[Any] = [0] * n
     for k, node in enumerate(nodes):
         new = position[k]
         where = f"node {keys[k]!r}"
         compute[new] = _require(node, dur_tag, where)
         memory[new] = _require(node, mem_tag, where)
         names[new] = str(node.get("name", keys[k]))
-        p = node.get(par_tag, 0) or 0
-        params += int(p)
+        params[k] = node.get(par_tag, 0) or 0
+    in_file_order = [0] * n
+    for k in range(n):
+        in_file_order[k] = compute[position[k]]
+    _check_int_costs(in_file_order, dur_tag, n, keys)
+    for k in range(n):
+        in_file_order[k] = memory[position[k]]
+    _check_int_costs(in_file_order, mem_tag, n, keys)
     args: list[list[int]] = [[] for _ in range(n)]
     for k, (u, v, _pos) in enumerate(_edges(data)):
         for end in (u, v):
@@ -266,7 +343,7 @@ def _from_layered(
         args=tuple(tuple(sorted(a)) for a in args),
         compute_cost=tuple(compute),
         memory_cost=tuple(memory),
-        parameter_bytes=params,
+        parameter_bytes=sum(_check_int_costs(params, par_tag, n, keys)),
         names=tuple(names),
         name=str(gattrs.get("name") or default_name),
     )

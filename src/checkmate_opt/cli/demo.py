@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import inspect
 
-from checkmate_opt.cli.common import strategy_kwargs
+import math
+
+from checkmate_opt.cli.common import UsageError, strategy_kwargs
 
 __all__ = ["add_parser", "run"]
 
@@ -27,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from checkmate_opt.generators import random_layered_graph
     from checkmate_opt.strategies import STRATEGIES, get_strategy
 
+    if not (math.isfinite(args.fraction) and args.fraction > 0):
+        raise UsageError(f"--fraction must be a finite number > 0, got {args.fraction:g}")
+    if args.layers < 1:
+        raise UsageError(f"--layers must be >= 1, got {args.layers}")
     graph = random_layered_graph(args.layers, seed=args.seed)
     ref = no_remat_peak(graph)
     budget = resolve_budget(f"{args.fraction}x", graph)
