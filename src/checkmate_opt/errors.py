@@ -14,6 +14,7 @@ __all__ = [
     "CheckmateWarning",
     "GraphError",
     "NoScheduleError",
+    "OutputError",
     "ScheduleError",
     "SolverError",
     "UnknownBackendError",
@@ -28,6 +29,10 @@ class CheckmateError(Exception):
 
 class GraphError(CheckmateError, ValueError):
     """A graph (or graph file) is malformed: cycle, unknown dependency, bad cost, ..."""
+
+
+class OutputError(CheckmateError, OSError):
+    """An output file cannot be written (its path, as given, is in the message)."""
 
 
 class ScheduleError(CheckmateError):

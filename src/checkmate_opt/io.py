@@ -14,17 +14,29 @@ Three schemas are read:
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Mapping, Sequence
+import secrets
+import signal
+import stat
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import IO, Any
 
-from checkmate_opt.errors import GraphError
+from checkmate_opt.errors import GraphError, OutputError
 from checkmate_opt.graph import MAX_NODES, Graph, _check_int_costs
 
-__all__ = ["graph_from_node_link", "graph_to_node_link", "load_graph", "save_graph"]
+__all__ = [
+    "graph_from_node_link",
+    "graph_to_node_link",
+    "load_graph",
+    "open_atomic",
+    "save_graph",
+    "write_atomic",
+]
 
 
 #: graph files larger than this are refused before they are read (a 20 000-node graph is ~2 MB)
@@ -78,17 +90,125 @@ def load_graph(path: str | os.PathLike[str]) -> Graph:
 
 def save_graph(graph: Graph, path: str | os.PathLike[str]) -> None:
     """Write ``graph`` as node-link JSON, atomically (no partial file on failure)."""
-    p = Path(path)
-    data = graph_to_node_link(graph)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(graph_to_node_link(graph)))
+
+
+# ------------------------------------------------------------------ atomic output files
+
+#: temporary files being written; removed by the SIGTERM handler before the process dies
+_PENDING: set[str] = set()
+_PREVIOUS_SIGTERM: Any = None
+_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    for tmp in list(_PENDING):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    _PENDING.clear()
+    previous = _PREVIOUS_SIGTERM
+    if callable(previous):
+        previous(signum, frame)
+        return
+    # default action: die by the signal, as if no handler had been installed
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _track(tmp: str) -> None:
+    global _PREVIOUS_SIGTERM
+    with _LOCK:
+        if not _PENDING and threading.current_thread() is threading.main_thread():
+            current = signal.getsignal(signal.SIGTERM)
+            if current is not signal.SIG_IGN and current is not _on_sigterm:
+                _PREVIOUS_SIGTERM = current
+                signal.signal(signal.SIGTERM, _on_sigterm)
+        _PENDING.add(tmp)
+
+
+def _untrack(tmp: str) -> None:
+    with _LOCK:
+        _PENDING.discard(tmp)
+        main = threading.current_thread() is threading.main_thread()
+        if not _PENDING and main and signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            previous = _PREVIOUS_SIGTERM
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def open_atomic(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
+    """Open ``path`` for writing so that readers see the old file or the complete new one.
+
+    The data goes to a temporary file beside the target, renamed over it on success and
+    removed on any failure, on Ctrl-C and on SIGTERM. The new file gets the permissions of the
+    file it replaces, or the usual ``0666`` less the umask. A symbolic link is followed (the
+    file it points to is replaced, the link stays); a FIFO or device (``/dev/stdout``) is
+    written directly, as there is nothing to rename over.
+
+    Raises
+    ------
+    OutputError
+        Naming ``path`` as given, when the folder is missing or the file cannot be written.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
+    encoding = None if "b" in mode else "utf-8"
+    target = Path(os.path.realpath(path))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, p)
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as err:
+        raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISDIR(st.st_mode):
+            raise OutputError(f"cannot write {path}: it is a folder")
+        try:
+            special = open(target, mode, encoding=encoding)  # noqa: SIM115
+        except OSError as err:
+            raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
+        with special:
+            yield special
+        return
+    if not target.parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {target.parent} does not exist")
+    perm = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
+    while True:
+        # the name is tracked before the file exists, so no signal can orphan it
+        tmp = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
+        _track(tmp)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:
+            _untrack(tmp)
+        except OSError as err:
+            _untrack(tmp)
+            raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
+    try:
+        with os.fdopen(fd, mode, encoding=encoding) as fh:
+            os.fchmod(fh.fileno(), perm)
+            yield fh
+        os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
+    finally:
+        _untrack(tmp)
+
+
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through :func:`open_atomic`."""
+    with open_atomic(path, "wb" if isinstance(data, bytes) else "w") as fh:
+        fh.write(data)
 
 
 def graph_to_node_link(graph: Graph) -> dict[str, Any]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from checkmate_opt.errors import OutputError
 from checkmate_opt.graph import Graph
+from checkmate_opt.io import open_atomic
 from checkmate_opt.results import SolveResult
 
-__all__ = ["plot_schedule", "save_figure"]
+__all__ = ["image_format", "plot_schedule", "save_figure"]
 
 
 def _pyplot() -> Any:
@@ -23,13 +24,35 @@ def _pyplot() -> Any:
     return plt
 
 
+def image_format(path: str | os.PathLike[str]) -> str:
+    """The image format named by ``path``'s suffix (e.g. ``png``), checked against matplotlib.
+
+    Raises
+    ------
+    OutputError
+        Naming ``path`` when it has no suffix or one matplotlib cannot write.
+    """
+    plt = _pyplot()
+    supported = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in supported:
+        what = f"format {fmt!r} is not supported" if fmt else "it has no suffix"
+        raise OutputError(
+            f"cannot write image {path}: {what}; end the name with one of "
+            + ", ".join("." + k for k in sorted(supported))
+        )
+    return fmt
+
+
 def save_figure(
     fig: Any, path: str | os.PathLike[str], *, formats: Sequence[str] = ()
 ) -> list[Path]:
     """Save ``fig`` to ``path`` and to each extra format beside it, atomically.
 
-    Each file is written to a temporary name first, so a failure leaves no partial file.
-    Returns the paths written.
+    The format is taken from each path's suffix. Each file is written through
+    :func:`checkmate_opt.io.open_atomic`, so a failure leaves no partial file. Returns the
+    paths written.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -41,13 +64,9 @@ def save_figure(
             if p in seen:
                 continue
             seen.add(p)
-            fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix, dir=p.parent)
-            os.close(fd)
-            try:
-                fig.savefig(tmp, dpi=150, bbox_inches="tight")
-                os.replace(tmp, p)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            fmt = image_format(p)
+            with open_atomic(p, "wb") as fh:
+                fig.savefig(fh, format=fmt, dpi=150, bbox_inches="tight")
             written.append(p)
     except BaseException:
         for p in written:

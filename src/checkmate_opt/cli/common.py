@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -81,23 +80,18 @@ class Parser(argparse.ArgumentParser):
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    if not path.parent.is_dir():
-        raise UsageError(f"output folder {path.parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` atomically (see :func:`checkmate_opt.io.open_atomic`)."""
+    from checkmate_opt.io import write_atomic
+
+    write_atomic(path, text)
 
 
 def check_output(path: str) -> Path:
     """An output path whose folder exists (checked before any work is done)."""
     p = Path(path)
-    if not p.parent.is_dir():
+    if Path(os.path.realpath(p)).is_dir():
+        raise UsageError(f"--output {path} is a folder; give a file name")
+    if not Path(os.path.realpath(p)).parent.is_dir():
         raise UsageError(f"output folder {p.parent} does not exist; create it first")
     return p
 

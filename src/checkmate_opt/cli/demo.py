@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-
 import math
 
 from checkmate_opt.cli.common import UsageError, strategy_kwargs

@@ -32,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     fn = check_strategy(args.strategy)
     out = check_output(args.output)
+    from checkmate_opt.plotting import image_format
+
+    image_format(out)  # a bad suffix fails before the solve
     graph = load_graph_arg(args)
     budget = parse_budget(args.budget, graph, include_fixed=args.include_fixed)
     kwargs = strategy_kwargs(fn, args)

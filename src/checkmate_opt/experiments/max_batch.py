@@ -15,6 +15,7 @@ Two budget protocols for the baselines:
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 import os
@@ -374,11 +375,13 @@ def max_batch_milp(
 
 
 def _write_csv(path: str | os.PathLike[str], rows: list[dict[str, object]]) -> None:
+    from checkmate_opt.io import write_atomic
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        if not rows:
-            return
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    write_atomic(p, buf.getvalue())
