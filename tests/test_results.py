@@ -266,3 +266,19 @@ def test_assert_valid_schedule_without_schedule():
     assert_valid_schedule(g, res, require_schedule=False)
     with pytest.raises(AssertionError, match="no schedule"):
         assert_valid_schedule(g, res)
+
+
+def test_loaded_result_is_not_optimal_when_the_simulator_puts_it_over_budget() -> None:
+    from checkmate_opt.generators import random_layered_graph
+    from checkmate_opt.strategies import get_strategy
+
+    g = random_layered_graph(8, seed=1)
+    r = get_strategy("checkpoint_all")(g, None)
+    data = r.to_dict()
+    data["proven_optimal"] = True
+    data["budget"] = r.report.peak_activation_memory - 1  # edited file: one byte short
+    loaded = SolveResult.from_dict(data, g)
+    assert loaded.within_budget is False
+    assert loaded.proven_optimal is False
+    data["budget"] = r.report.peak_activation_memory
+    assert SolveResult.from_dict(data, g).proven_optimal is True

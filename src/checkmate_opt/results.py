@@ -186,6 +186,13 @@ class SolveResult:
                 mem_grid=np.zeros((0, 0), dtype=np.int64),
                 operations=(),
             )
+        proven = bool(data.get("proven_optimal", False))
+        if graph is not None:  # optimal means: a schedule the simulator puts within budget
+            budget = data.get("budget")
+            fits = report is not None and (
+                budget is None or report.peak_activation_memory <= budget
+            )
+            proven = proven and fits
         info = data.get("solver_info")
         solver = None
         if info:
@@ -203,7 +210,7 @@ class SolveResult:
             schedule=schedule,
             report=report,
             solve_time_s=float(data.get("solve_time_s") or 0.0),
-            proven_optimal=bool(data.get("proven_optimal", False)),
+            proven_optimal=proven,
             objective_bound=data.get("objective_bound"),
             solver=solver,
             params=data.get("params") or {},

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import time
 
 from checkmate_opt.cli.common import (
     add_model_args,
@@ -46,7 +48,26 @@ def run(args: argparse.Namespace) -> int:
     budget = parse_budget(args.budget, graph, include_fixed=args.include_fixed)
     kwargs = strategy_kwargs(fn, args)
     enable_progress(args)
-    result = fn(graph, budget, **kwargs)
+    logging.getLogger("checkmate_opt").info(
+        "solving %s (%d nodes) with %s", graph.name or "graph", graph.n, args.strategy
+    )
+    start = time.perf_counter()
+    try:
+        result = fn(graph, budget, **kwargs)
+    except KeyboardInterrupt:
+        # Ctrl-C before the strategy held a schedule (e.g. while the MILP is built): still a
+        # result, printed and written like any other, so every interrupt ends the same way
+        from checkmate_opt.results import SolveResult, Termination
+
+        result = SolveResult(
+            strategy=args.strategy,
+            budget=budget,
+            termination=Termination.INTERRUPTED,
+            schedule=None,
+            report=None,
+            solve_time_s=time.perf_counter() - start,
+            message="interrupted before a schedule was found",
+        )
     summary = result.summary()
     if out is not None:
         write_text_atomic(out, json.dumps(result.to_dict(), indent=1) + "\n")
