@@ -124,6 +124,9 @@ class Graph:
         Optional node names (default ``"node<i>"``; the loss is ``"Loss"``).
     name
         A name for the whole graph.
+    batch_size
+        The batch size the memory costs were measured at, when known (graph files record it;
+        ``max-batch`` scales memory from it). ``None``: unknown.
 
     Raises
     ------
@@ -147,6 +150,7 @@ class Graph:
     parameter_bytes: int = 0
     names: tuple[str, ...] = ()
     name: str = ""
+    batch_size: int | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -229,6 +233,11 @@ class Graph:
         elif len(names) != n:
             raise GraphError(f"names has {len(names)} entries for {n} nodes")
         set_(self, "names", names)
+        if self.batch_size is not None:
+            bs = self.batch_size
+            if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or bs < 1:
+                raise GraphError(f"batch_size must be an integer >= 1 or None, got {bs!r}")
+            set_(self, "batch_size", int(bs))
 
     # ----------------------------------------------------------------- basic views
     @property
@@ -406,8 +415,9 @@ class Graph:
         memory_cost: Sequence[int] | None = None,
         parameter_bytes: int | None = None,
         name: str | None = None,
+        batch_size: int | None = None,
     ) -> Graph:
-        """A copy with some costs replaced."""
+        """A copy with some costs replaced (and the batch size they are measured at)."""
         return Graph(
             args=self.args,
             compute_cost=tuple(self.compute_cost if compute_cost is None else compute_cost),
@@ -417,6 +427,7 @@ class Graph:
             parameter_bytes=self.parameter_bytes if parameter_bytes is None else parameter_bytes,
             names=self.names,
             name=self.name if name is None else name,
+            batch_size=self.batch_size if batch_size is None else batch_size,
         )
 
     def __repr__(self) -> str:

@@ -17,6 +17,7 @@ import ast
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import stat
@@ -238,6 +239,7 @@ def graph_to_node_link(graph: Graph) -> dict[str, Any]:
             "loss": graph.loss,
             "forward_to_backward": [[f, b] for f, b in graph.forward_to_backward.items()],
             "parameter_bytes": graph.parameter_bytes,
+            **({} if graph.batch_size is None else {"batch_size": graph.batch_size}),
         },
         "nodes": nodes,
         "links": links,
@@ -354,7 +356,23 @@ def _from_checkmate(
         parameter_bytes=gattrs.get("parameter_bytes") or 0,
         names=tuple(names),
         name=str(gattrs.get("name") or default_name),
+        batch_size=_batch_size(gattrs),
     )
+
+
+#: the published Checkmate files name the batch: "VGG16 (MLSys)_256_(224, 224, 3)_train"
+_CHECKMATE_NAME = re.compile(r"_(\d+)_\(\d+(?:, *\d+)*\)_(?:train|test)$")
+
+
+def _batch_size(gattrs: Mapping[str, Any]) -> int | None:
+    """The ``batch_size`` graph attribute, else the batch in a Checkmate graph name."""
+    raw = gattrs.get("batch_size")
+    if raw is not None:
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+            raise GraphError(f"graph attribute 'batch_size' must be an integer >= 1, got {raw!r}")
+        return raw
+    match = _CHECKMATE_NAME.search(str(gattrs.get("name") or ""))
+    return int(match.group(1)) if match and int(match.group(1)) >= 1 else None
 
 
 def _forward_map(raw: Any) -> dict[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,45 @@ def test_bad_inputs() -> None:
         max_batch_milp(f, memory_limit=150)
     with pytest.raises(ValueError, match="protocol"):
         max_batch_baselines(f, memory_limit=500, batch_sizes=[1], protocol="x")  # type: ignore[arg-type]
+
+
+def test_graph_files_carry_their_batch_size(tmp_path: Path) -> None:
+    from checkmate_opt.io import load_graph, save_graph
+
+    g = linear_graph(3).with_costs(batch_size=32)
+    save_graph(g, tmp_path / "g.json")
+    back = load_graph(tmp_path / "g.json")
+    assert back.batch_size == 32
+    f = scaled_factory(back)  # the recorded batch size is the base
+    assert f(64).memory_cost == tuple(2 * m for m in g.memory_cost)
+    # a published Checkmate file names its batch in the graph name
+    data = json.loads((tmp_path / "g.json").read_text())
+    del data["graph"]["batch_size"]
+    data["graph"]["name"] = "VGG16 (MLSys)_256_(224, 224, 3)_train"
+    (tmp_path / "c.json").write_text(json.dumps(data))
+    assert load_graph(tmp_path / "c.json").batch_size == 256
+
+
+def test_batch_size_is_required_when_the_graph_does_not_record_it(tmp_path: Path) -> None:
+    from checkmate_opt.cli import main
+    from checkmate_opt.io import save_graph
+
+    with pytest.raises(ValueError, match="base_batch_size"):
+        scaled_factory(linear_graph(3))
+    save_graph(linear_graph(3), tmp_path / "g.json")
+    cmd = ["max-batch", str(tmp_path / "g.json"), "--method", "baselines"]
+    assert main([*cmd, "--batch-sizes", "1", "3", "1", "--memory", "1000"]) == 2
+    assert (
+        main([*cmd, "--batch-sizes", "1", "3", "1", "--memory", "1000", "--base-batch-size", "1"])
+        == 0
+    )
+
+
+def test_python_and_cli_share_the_default_protocol() -> None:
+    import inspect
+
+    from checkmate_opt.cli import build_parser
+
+    args = build_parser().parse_args(["max-batch", "g.json"])
+    default = inspect.signature(max_batch_baselines).parameters["protocol"].default
+    assert args.protocol == default == "corrected"

@@ -119,12 +119,15 @@ def load_graph_arg(args: argparse.Namespace) -> Graph:
     if model:
         from checkmate_opt import zoo
 
-        return zoo.load(
+        graph = zoo.load(
             model,
             batch_size=args.batch_size,
             platform=args.platform,
             input_shape=tuple(args.input_shape) if args.input_shape else None,
         )
+        if graph.batch_size is None:  # recorded in exported files (max-batch reads it)
+            graph = graph.with_costs(batch_size=args.batch_size)
+        return graph
     if not graph_file:
         raise UsageError("give a graph file (or --model NAME)")
     from checkmate_opt.io import load_graph

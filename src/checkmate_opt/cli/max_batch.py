@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from checkmate_opt.cli.common import add_model_args, load_graph_arg, write_text_atomic
+from checkmate_opt.cli.common import UsageError, add_model_args, load_graph_arg, write_text_atomic
 from checkmate_opt.graph import Graph
 from checkmate_opt.units import format_bytes, parse_bytes
 
@@ -23,12 +23,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--base-batch-size",
         type=int,
-        default=1,
-        help="batch size the graph file was built at (memory scales linearly)",
+        help="batch size the graph file was built at (memory scales linearly); default: the "
+        "batch size the file records (its 'batch_size' attribute, or the batch in a Checkmate "
+        "graph name such as 'VGG16 (MLSys)_256_(224, 224, 3)_train')",
     )
     p.add_argument("--memory", default="16GB", help="device memory limit (default 16GB)")
     p.add_argument("--method", choices=["milp", "baselines"], default="milp")
-    p.add_argument("--protocol", choices=["paper", "corrected"], default="corrected")
+    p.add_argument(
+        "--protocol",
+        choices=["paper", "corrected"],
+        default="corrected",
+        help="baselines: fixed memory counted once (corrected, the default, as in Python) or "
+        "twice (paper, as published)",
+    )
     p.add_argument("--batch-sizes", type=int, nargs=3, metavar=("MIN", "MAX", "STEP"))
     p.add_argument("--solver", help="MILP backend: highs (default) or gurobi")
     p.add_argument("--time-limit", type=float)
@@ -59,7 +66,15 @@ def _factory(
     if args.model:
         args.batch_size = 1
         return scaled_factory(load_graph(args), 1)  # FLOP costs and memory are linear in batch
-    return scaled_factory(load_graph(args), args.base_batch_size)
+    graph = load_graph(args)
+    if args.base_batch_size is None and graph.batch_size is None:
+        raise UsageError(
+            f"{args.graph_file} does not record the batch size it was built at; give "
+            "--base-batch-size B"
+        )
+    if args.base_batch_size is not None and args.base_batch_size < 1:
+        raise UsageError(f"--base-batch-size must be >= 1, got {args.base_batch_size}")
+    return scaled_factory(graph, args.base_batch_size)
 
 
 def run(args: argparse.Namespace) -> int:

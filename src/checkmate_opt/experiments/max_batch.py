@@ -45,13 +45,22 @@ Protocol = Literal["paper", "corrected"]
 logger = logging.getLogger("checkmate_opt.solve")
 
 
-def scaled_factory(graph: Graph, base_batch_size: int) -> GraphFactory:
+def scaled_factory(graph: Graph, base_batch_size: int | None = None) -> GraphFactory:
     """A factory that scales ``graph``'s node memory linearly with the batch size.
 
-    ``graph`` is taken to be at ``base_batch_size``; node memory at batch ``b`` is
+    ``graph`` is taken to be at ``base_batch_size``, by default the batch size the graph
+    records (:attr:`Graph.batch_size`, read from graph files); a graph that records none needs
+    it given. Node memory at batch ``b`` is
     ``round(memory * b / base)``. Compute costs and parameter bytes are left unchanged (the
     compute cap is relative to the graph's own total, so a common factor does not matter).
     """
+    if base_batch_size is None:
+        base_batch_size = graph.batch_size
+    if base_batch_size is None:
+        raise ValueError(
+            f"graph {graph.name or '(unnamed)'} does not record the batch size it was built at; "
+            "give base_batch_size (--base-batch-size on the command line)"
+        )
     if base_batch_size < 1:
         raise ValueError(f"base_batch_size must be >= 1, got {base_batch_size}")
 
@@ -59,7 +68,9 @@ def scaled_factory(graph: Graph, base_batch_size: int) -> GraphFactory:
         if batch_size < 1:
             raise ValueError(f"batch size must be >= 1, got {batch_size}")
         mem = [round(m * batch_size / base_batch_size) for m in graph.memory_cost]
-        return graph.with_costs(memory_cost=mem, name=f"{graph.name}_b{batch_size}")
+        return graph.with_costs(
+            memory_cost=mem, name=f"{graph.name}_b{batch_size}", batch_size=batch_size
+        )
 
     return factory
 
@@ -115,7 +126,7 @@ def max_batch_baselines(
     *,
     memory_limit: int,
     batch_sizes: Iterable[int],
-    protocol: Protocol = "paper",
+    protocol: Protocol = "corrected",
     compute_factor: float = 2.0,
     greedy_grid: str = "max_batch",
     on_batch: Callable[[int, Mapping[str, bool]], None] | None = None,
@@ -135,7 +146,8 @@ def max_batch_baselines(
     batch_sizes
         Batch sizes to try.
     protocol
-        ``"paper"`` (fixed memory subtracted twice, as published) or ``"corrected"``.
+        ``"corrected"`` (the default, as on the command line: fixed memory counted once, as
+        the MILP does) or ``"paper"`` (fixed memory subtracted twice, as published).
     compute_factor
         Compute cap factor on the forward pass (2: one extra forward pass).
     greedy_grid
