@@ -12,6 +12,7 @@ True
 
 from checkmate_opt.backends import available_backends
 from checkmate_opt.budget import no_remat_peak, resolve_budget
+from checkmate_opt.compare import Comparison, compare
 from checkmate_opt.errors import (
     BackendError,
     BackendUnavailableError,
@@ -20,6 +21,7 @@ from checkmate_opt.errors import (
     CheckmateWarning,
     GraphError,
     NoScheduleError,
+    OutputError,
     ScheduleError,
     SolverError,
     UnknownBackendError,
@@ -45,9 +47,11 @@ __all__ = [
     "CapabilityError",
     "CheckmateError",
     "CheckmateWarning",
+    "Comparison",
     "Graph",
     "GraphError",
     "NoScheduleError",
+    "OutputError",
     "Schedule",
     "ScheduleError",
     "SimulationReport",
@@ -61,6 +65,7 @@ __all__ = [
     "UnsupportedModelError",
     "__version__",
     "available_backends",
+    "compare",
     "get_strategy",
     "linear_graph",
     "load_graph",

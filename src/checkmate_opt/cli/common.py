@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import logging
 import os
@@ -147,11 +146,30 @@ def parse_budget(text: str | None, graph: Graph, *, include_fixed: bool = False)
 
 
 def strategy_kwargs(fn: Callable[..., Any], args: argparse.Namespace) -> dict[str, Any]:
-    """Solver options for the strategies that take them (inspected from the signature)."""
-    params = inspect.signature(fn).parameters
+    """Solver options for the strategies that take them.
+
+    An option the strategy does not take is an error, as it is for ``checkmate_opt.solve``:
+    ``--solver`` needs a ``solver`` option, ``--time-limit``, ``--mip-gap``, ``--threads`` and
+    ``--seed`` an ``options`` one (``--verbose``/``--quiet`` only change what is shown).
+    """
+    from checkmate_opt.strategies import strategy_options
+
+    params = strategy_options(fn)
     kwargs: dict[str, Any] = {}
-    if "solver" in params and args.solver:
+    if args.solver:
+        if "solver" not in params:
+            raise UsageError(f"--solver applies to MILP/LP strategies, not {args.strategy}")
         kwargs["solver"] = args.solver
+    given = [
+        flag
+        for flag, value in (
+            ("--time-limit", args.time_limit),
+            ("--mip-gap", args.mip_gap),
+            ("--threads", args.threads),
+            ("--seed", args.seed),
+        )
+        if value is not None
+    ]
     if "options" in params:
         from checkmate_opt.options import SolveOptions
 
@@ -165,8 +183,12 @@ def strategy_kwargs(fn: Callable[..., Any], args: argparse.Namespace) -> dict[st
             )
         except ValueError as err:
             raise UsageError(str(err)) from None
-    elif args.time_limit is not None or args.mip_gap is not None:
-        raise UsageError(f"--time-limit/--mip-gap apply to MILP strategies, not {args.strategy}")
+    elif given:
+        raise UsageError(
+            f"{'/'.join(given)} {'apply' if len(given) > 1 else 'applies'} to MILP/LP "
+            f"strategies, not {args.strategy}; drop "
+            f"{'them' if len(given) > 1 else 'it'} or choose optimal, lp_rounding or lp_bound"
+        )
     return kwargs
 
 

@@ -16,7 +16,14 @@ from checkmate_opt.errors import UnknownStrategyError
 from checkmate_opt.graph import Graph
 from checkmate_opt.results import SolveResult
 
-__all__ = ["BASELINE_NAMES", "STRATEGIES", "get_strategy", "solve"]
+__all__ = [
+    "BASELINE_NAMES",
+    "STRATEGIES",
+    "check_options",
+    "get_strategy",
+    "solve",
+    "strategy_options",
+]
 
 #: name -> "module:function" (module relative to this package)
 STRATEGIES: dict[str, str] = {
@@ -100,5 +107,26 @@ def solve(
         For an unparsable or negative budget.
     """
     fn = get_strategy(strategy)
+    check_options(strategy, fn, kwargs)
     parsed = resolve_budget(budget, graph)
     return fn(graph, parsed, **kwargs)
+
+
+def strategy_options(fn: Callable[..., SolveResult]) -> tuple[str, ...]:
+    """The keyword options a strategy function takes (e.g. ``solver``, ``options``)."""
+    import inspect
+
+    return tuple(
+        name
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    )
+
+
+def check_options(name: str, fn: Callable[..., SolveResult], kwargs: dict[str, Any]) -> None:
+    """Reject options the strategy does not take (the command line rejects them alike)."""
+    known = strategy_options(fn)
+    unknown = sorted(set(kwargs) - set(known))
+    if unknown:
+        takes = f"it takes: {', '.join(known)}" if known else "it takes no options"
+        raise TypeError(f"strategy {name!r} does not take {', '.join(unknown)}; {takes}")
