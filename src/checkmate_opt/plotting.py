@@ -12,7 +12,7 @@ from checkmate_opt.graph import Graph
 from checkmate_opt.io import open_atomic
 from checkmate_opt.results import SolveResult
 
-__all__ = ["image_format", "plot_schedule", "save_figure"]
+__all__ = ["image_format", "plot_schedule", "save_figure", "schedule_figure"]
 
 
 def _pyplot() -> Any:
@@ -75,6 +75,101 @@ def save_figure(
     return written
 
 
+def _byte_scale(value: float) -> tuple[float, str]:
+    for scale, unit in ((1e9, "GB"), (1e6, "MB"), (1e3, "KB")):
+        if value >= scale:
+            return scale, unit
+    return 1.0, "bytes"
+
+
+#: name the layers on the matrix axes up to this many nodes (beyond, ids only)
+MAX_NAMED_TICKS = 60
+
+
+def schedule_figure(graph: Graph, result: SolveResult) -> Any:
+    """The figure of :func:`plot_schedule` (R, S and the memory timeline), not yet saved."""
+    from matplotlib.ticker import MaxNLocator
+
+    schedule = result.unwrap()
+    report = result.report
+    assert report is not None
+    plt = _pyplot()
+    with plt.rc_context({"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11}):
+        fig = plt.figure(figsize=(13, 9))
+        grid = fig.add_gridspec(2, 2, height_ratios=[1.25, 1])
+        ax_r = fig.add_subplot(grid[0, 0])
+        ax_s = fig.add_subplot(grid[0, 1])
+        ax_m = fig.add_subplot(grid[1, :])
+        # the forward/backward boundary: the first node that is not a forward node
+        fwd = set(graph.forward_nodes)
+        boundary = next((v for v in range(graph.n) if v not in fwd), None)
+        for ax, mat, title, cmap in (
+            (ax_r, schedule.R, "R: nodes computed in each stage", "Reds"),
+            (ax_s, schedule.S, "S: values held at each stage's start", "Blues"),
+        ):
+            ax.imshow(mat, cmap=cmap, interpolation="nearest", vmin=0, vmax=1, aspect="auto")
+            ax.set_title(title)
+            ax.set_ylabel("stage")
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            if graph.n <= MAX_NAMED_TICKS:
+                ax.set_xticks(range(graph.n))
+                ax.set_xticklabels(graph.names, rotation=90, fontsize=6 if graph.n > 30 else 8)
+                ax.set_xlabel("layer")
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+                ax.set_xlabel("node")
+            if boundary is not None:
+                for line in (ax.axvline, ax.axhline):
+                    line(boundary - 0.5, color="tab:green", lw=1, ls=":")
+        scale, unit = _byte_scale(float(max(report.peak_memory, 1)))
+        timeline = report.memory_timeline / scale
+        ax_m.step(
+            range(len(timeline)),
+            timeline,
+            where="post",
+            color="tab:purple",
+            lw=1.2,
+            label="live memory (incl. fixed)",
+        )
+        top = report.peak_memory
+        if result.budget is not None:
+            limit = result.budget + report.fixed_memory
+            top = max(top, limit)
+            ax_m.axhline(limit / scale, color="k", ls="--", lw=1, label="budget (+ fixed)")
+        if boundary is not None:
+            first_bwd = next(
+                (k for k, op in enumerate(report.operations) if op.stage >= boundary), None
+            )
+            if first_bwd is not None:
+                ax_m.axvline(first_bwd, color="tab:green", ls=":", lw=1, label="backward starts")
+        op = report.peak_operation
+        if op is not None:
+            k = report.operations.index(op)
+            ax_m.plot([k], [timeline[k]], "v", color="tab:red", label="peak")
+            ax_m.annotate(
+                f"peak: {graph.names[op.node]} (stage {op.stage})",
+                (k, timeline[k]),
+                textcoords="offset points",
+                xytext=(-8, 4) if k > len(timeline) / 2 else (8, 4),
+                ha="right" if k > len(timeline) / 2 else "left",
+                fontsize=9,
+            )
+        ax_m.set_ylim(0, top / scale * 1.12)  # the budget line stays inside the frame
+        ax_m.set_xlim(0, max(len(timeline) - 1, 1))
+        ax_m.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_m.set_xlabel("operation (compute or free, in schedule order)")
+        ax_m.set_ylabel(f"memory ({unit})")
+        ax_m.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
+        ax_m.set_title(
+            f"{result.strategy}: compute cost {report.compute_cost} in the graph's cost units "
+            f"({report.overhead:.3f}x no recomputation), peak activation memory "
+            f"{report.peak_activation_memory / scale:.3g} {unit}"
+        )
+        fig.suptitle(graph.name or "schedule")
+        fig.tight_layout()
+    return fig
+
+
 def plot_schedule(
     graph: Graph,
     result: SolveResult,
@@ -83,6 +178,10 @@ def plot_schedule(
     formats: Sequence[str] = ("pdf",),
 ) -> list[Path]:
     """Draw the R and S matrices and the memory timeline of ``result``'s schedule.
+
+    The matrices name the layers on their axis when the graph has at most
+    :data:`MAX_NAMED_TICKS` nodes; a dotted line marks where the backward pass starts; the
+    timeline marks the peak and the layer computed there.
 
     Parameters
     ----------
@@ -100,51 +199,8 @@ def plot_schedule(
     list of Path
         The files written.
     """
-    schedule = result.unwrap()
-    report = result.report
-    assert report is not None
+    fig = schedule_figure(graph, result)
     plt = _pyplot()
-    fig = plt.figure(figsize=(12, 7.5))
-    grid = fig.add_gridspec(2, 2, height_ratios=[1.25, 1])
-    ax_r = fig.add_subplot(grid[0, 0])
-    ax_s = fig.add_subplot(grid[0, 1])
-    ax_m = fig.add_subplot(grid[1, :])
-    for ax, mat, title, cmap in (
-        (ax_r, schedule.R, "R: node computed in stage", "Reds"),
-        (ax_s, schedule.S, "S: node held at stage start", "Blues"),
-    ):
-        ax.imshow(mat, cmap=cmap, interpolation="nearest", vmin=0, vmax=1)
-        ax.set_title(title)
-        ax.set_xlabel("node")
-        ax.set_ylabel("stage")
-    timeline = report.memory_timeline
-    ax_m.step(
-        range(len(timeline)),
-        timeline / 1e9 if graph.total_memory > 1e6 else timeline,
-        where="post",
-        color="tab:purple",
-        lw=1.2,
-        label="live memory (incl. fixed)",
-    )
-    unit = "GB" if graph.total_memory > 1e6 else "units"
-    scale = 1e9 if unit == "GB" else 1
-    if result.budget is not None:
-        ax_m.axhline(
-            (result.budget + report.fixed_memory) / scale,
-            color="k",
-            ls="--",
-            lw=1,
-            label="budget (+ fixed)",
-        )
-    ax_m.set_xlabel("operation")
-    ax_m.set_ylabel(f"memory ({unit})")
-    ax_m.legend(loc="lower center")
-    ax_m.set_title(
-        f"{result.strategy}: compute {report.compute_cost} ({report.overhead:.3f}x), "
-        f"peak activation {report.peak_activation_memory / scale:.3g} {unit}"
-    )
-    fig.suptitle(graph.name or "schedule")
-    fig.tight_layout()
     try:
         return save_figure(fig, path, formats=formats)
     finally:

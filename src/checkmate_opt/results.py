@@ -117,6 +117,33 @@ class SolveResult:
             )
         return self.schedule
 
+    def layers(self, graph: Graph) -> dict[str, Any] | None:
+        """What the schedule does, by layer name (``None`` without a schedule).
+
+        Returns a dict with ``kept`` (names of the layers computed once), ``recomputed`` (one
+        ``{"node", "name", "times"}`` entry per layer computed more than once, ``times`` being
+        how often it is computed), and the peak: ``peak_stage``, ``peak_node`` and
+        ``peak_layer``, the computation at which the simulated peak is first reached.
+        """
+        if self.schedule is None:
+            return None
+        report = self.report if self.report is not None else simulate(graph, self.schedule)
+        if report.peak_operation is None:
+            report = simulate(graph, self.schedule)
+        times = self.schedule.R.sum(axis=0).tolist()
+        op = report.peak_operation
+        return {
+            "kept": [graph.names[v] for v in range(graph.n) if times[v] == 1],
+            "recomputed": [
+                {"node": v, "name": graph.names[v], "times": int(times[v])}
+                for v in range(graph.n)
+                if times[v] > 1
+            ],
+            "peak_stage": None if op is None else op.stage,
+            "peak_node": None if op is None else op.node,
+            "peak_layer": None if op is None else graph.names[op.node],
+        }
+
     def summary(self) -> dict[str, Any]:
         """Flat JSON-friendly summary (the keys the CLI prints with ``--json``)."""
         rep = self.report

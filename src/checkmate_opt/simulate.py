@@ -80,6 +80,17 @@ class SimulationReport:
         return self.compute_cost / self.total_compute if self.total_compute else 1.0
 
     @property
+    def peak_operation(self) -> Operation | None:
+        """The first computation at which the peak is reached (``None`` for a loaded report)."""
+        if not self.operations or len(self.memory_timeline) != len(self.operations):
+            return None
+        target = self.peak_activation_memory + self.fixed_memory
+        for op, live in zip(self.operations, self.memory_timeline.tolist(), strict=True):
+            if op.kind is OpKind.COMPUTE and live == target:
+                return op
+        return None
+
+    @property
     def num_computes(self) -> int:
         """Number of node evaluations."""
         return sum(1 for op in self.operations if op.kind is OpKind.COMPUTE)

@@ -221,11 +221,19 @@ def enable_progress(args: argparse.Namespace) -> None:
     log.setLevel(logging.INFO)
 
 
+def _name_list(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
 def format_result(graph: Graph, summary: dict[str, Any]) -> str:
-    """The readable key/value block of one result."""
+    """The readable key/value block of one result (``summary`` may carry ``"layers"``)."""
 
     def mem(v: Any) -> str:
         return "-" if v is None else f"{v} ({format_bytes(v)})"
+
+    def num(v: Any) -> str:
+        return "-" if v is None else str(v)
 
     rows = [
         ("graph", f"{graph.name or '-'} ({graph.n} nodes, {len(graph.edges)} edges)"),
@@ -234,15 +242,34 @@ def format_result(graph: Graph, summary: dict[str, Any]) -> str:
         ("feasible", summary["feasible"]),
         ("budget", mem(summary["budget"])),
         ("within budget", summary["within_budget"]),
-        ("compute cost", summary["compute_cost"]),
+        ("compute cost", num(summary["compute_cost"])),
         ("overhead", "-" if summary["overhead"] is None else f"{summary['overhead']:.4f}x"),
         ("peak activation memory", mem(summary["peak_activation_memory"])),
         ("fixed memory", mem(summary["fixed_memory"])),
         ("peak memory", mem(summary["peak_memory"])),
-        ("objective bound", summary["objective_bound"]),
+        ("objective bound", num(summary["objective_bound"])),
         ("proven optimal", summary["proven_optimal"]),
         ("solve time", f"{summary['solve_time_s']:.3f} s"),
     ]
+    layers = summary.get("layers")
+    if layers:
+        if layers["peak_node"] is not None:
+            rows.append(
+                (
+                    "peak at",
+                    f"stage {layers['peak_stage']}, computing node {layers['peak_node']} "
+                    f"({layers['peak_layer']})",
+                )
+            )
+        rec = layers["recomputed"]
+        rec_names = [f"{r['name']} x{r['times']}" for r in rec]
+        rows.append(
+            (
+                "recomputed",
+                f"{len(rec)} layers: {_name_list(rec_names)}" if rec else "none",
+            )
+        )
+        rows.append(("kept (computed once)", f"{len(layers['kept'])} layers"))
     if summary.get("params"):
         rows.append(("parameters", json.dumps(summary["params"])))
     if summary.get("message"):

@@ -69,8 +69,11 @@ def run(args: argparse.Namespace) -> int:
             message="interrupted before a schedule was found",
         )
     summary = result.summary()
+    summary["layers"] = result.layers(graph)  # what the schedule does, by layer name
     if out is not None:
-        write_text_atomic(out, json.dumps(result.to_dict(), indent=1) + "\n")
+        full = result.to_dict()
+        full["layers"] = summary["layers"]
+        write_text_atomic(out, json.dumps(full, indent=1) + "\n")
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:
