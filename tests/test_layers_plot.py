@@ -48,13 +48,19 @@ def test_cli_text_json_and_output_name_the_layers(
     g = _graph()
     cm.save_graph(g, tmp_path / "g.json")
     base = ["solve", str(tmp_path / "g.json"), "--strategy", "checkpoint_last_node"]
+    base += ["--budget", "2x"]
     assert main([*base, "--output", str(tmp_path / "r.json")]) == 0
     text = capsys.readouterr().out
+    ref = cm.no_remat_peak(g)
+    assert f"= 2 x {ref}, the peak with no rematerialization" in text
     assert "peak at" in text
     assert "recomputed" in text
     assert any(name in text for name in g.names)
     assert main([*base, "--json"]) == 0
-    layers = json.loads(capsys.readouterr().out)["layers"]
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["no_remat_peak"] == ref
+    assert summary["budget"] == 2 * ref
+    layers = summary["layers"]
     assert layers["recomputed"]  # checkpoint_last_node recomputes the forward pass
     assert json.loads((tmp_path / "r.json").read_text())["layers"] == layers
 

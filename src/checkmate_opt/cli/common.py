@@ -221,6 +221,13 @@ def enable_progress(args: argparse.Namespace) -> None:
     log.setLevel(logging.INFO)
 
 
+def _relative(summary: dict[str, Any]) -> str:
+    ref = summary.get("no_remat_peak")
+    if summary["budget"] is None or not ref:
+        return ""
+    return f" = {summary['budget'] / ref:.3g} x {ref}, the peak with no rematerialization"
+
+
 def _name_list(names: list[str], limit: int = 8) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f", ... (+{len(names) - limit} more)" if len(names) > limit else "")
@@ -240,7 +247,7 @@ def format_result(graph: Graph, summary: dict[str, Any]) -> str:
         ("strategy", summary["strategy"]),
         ("status", summary["status"]),
         ("feasible", summary["feasible"]),
-        ("budget", mem(summary["budget"])),
+        ("budget", mem(summary["budget"]) + _relative(summary)),
         ("within budget", summary["within_budget"]),
         ("compute cost", num(summary["compute_cost"])),
         ("overhead", "-" if summary["overhead"] is None else f"{summary['overhead']:.4f}x"),

@@ -70,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         )
     summary = result.summary()
     summary["layers"] = result.layers(graph)  # what the schedule does, by layer name
+    from checkmate_opt.budget import no_remat_peak
+
+    summary["no_remat_peak"] = no_remat_peak(graph)  # the reference of "0.8x" budgets
     if out is not None:
         full = result.to_dict()
         full["layers"] = summary["layers"]
