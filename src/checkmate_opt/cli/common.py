@@ -273,10 +273,13 @@ def format_result(graph: Graph, summary: dict[str, Any]) -> str:
         rows.append(
             (
                 "recomputed",
-                f"{len(rec)} layers: {_name_list(rec_names)}" if rec else "none",
+                f"{len(rec)} layer{'s' if len(rec) > 1 else ''}: {_name_list(rec_names)}"
+                if rec
+                else "none",
             )
         )
-        rows.append(("kept (computed once)", f"{len(layers['kept'])} layers"))
+        kept = len(layers["kept"])
+        rows.append(("kept (computed once)", f"{kept} layer{'s' if kept != 1 else ''}"))
     if summary.get("params"):
         rows.append(("parameters", json.dumps(summary["params"])))
     if summary.get("message"):
