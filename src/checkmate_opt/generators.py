@@ -11,7 +11,7 @@ __all__ = ["linear_graph", "random_forward_dag", "random_layered_graph"]
 
 
 def linear_graph(num_layers: int) -> Graph:
-    """The unit-cost training chain of ``num_layers`` layers (``gen_linear_graph``, spec §1.1).
+    """The unit-cost training chain of ``num_layers`` layers (``gen_linear_graph``).
 
     Nodes ``0..2N``: forward ``0..N-1``, loss ``N``, gradient of ``i`` at ``2N - i``. Edges: the
     chain ``i -> i+1`` and ``i -> 2N - i`` for every forward ``i``; so ``n = 2N + 1`` and

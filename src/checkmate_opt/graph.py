@@ -1,4 +1,4 @@
-"""The data-flow graph of a training step (spec §1, §2.2).
+"""The data-flow graph of a training step.
 
 Nodes are ``0..n-1`` and **the id order is a topological order**: every algorithm (the MILP's
 triangular R/S, the baselines' ladders, the simulator's stages) relies on "stage t computes
@@ -338,7 +338,7 @@ class Graph:
         return tuple((u, v) for u, v in self.edges if u in fwd and v in fwd)
 
     def max_degree_memory(self) -> int:
-        """Smallest memory in which the most demanding forward node can run (spec §1.1)."""
+        """Smallest memory in which the most demanding forward node can run."""
         return max(
             sum(self.memory_cost[u] for u in self.predecessors[v]) + self.memory_cost[v]
             for v in self.forward_nodes
@@ -365,7 +365,7 @@ class Graph:
 
     @cached_property
     def articulation_points(self) -> tuple[int, ...]:
-        """Forward articulation points, exactly as spec §1.1 defines them.
+        """Forward articulation points.
 
         The forward edges plus a virtual source before node 0 and a virtual sink after the
         highest forward node are taken as an undirected graph; a forward node is an
@@ -448,7 +448,7 @@ def training_graph(
     backward_memory: Sequence[int] | None = None,
     name: str = "",
 ) -> Graph:
-    """Build the full training graph from a forward DAG (spec §2.1-2.2).
+    """Build the full training graph from a forward DAG.
 
     Forward layer ``i`` (``0..L-1``) consumes the layers in ``forward_args[i]`` (smaller ids;
     the model input is not a node, so first layers have empty lists). The result has the

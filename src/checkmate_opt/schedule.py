@@ -1,4 +1,4 @@
-"""Schedules as (R, S) matrices, and recovering the cheapest R for a given S (spec §4.4).
+"""Schedules as (R, S) matrices, and recovering the cheapest R for a given S.
 
 ``R[t, i] = 1``: node ``i`` is (re)computed in stage ``t``. ``S[t, i] = 1``: node ``i``'s output
 is held in memory at the start of stage ``t`` (a checkpoint). The operation list (computes and
@@ -96,7 +96,7 @@ class Schedule:
 def solve_r_opt(graph: Graph, S: np.ndarray) -> np.ndarray:
     """Cheapest ``R`` consistent with checkpoints ``S`` under the frontier-advancing schedule.
 
-    Spec §4.4: start from the identity; a checkpoint that appears in stage ``t+1`` is computed
+    Start from the identity; a checkpoint that appears in stage ``t+1`` is computed
     in stage ``t``; then, scanning each stage from its frontier node down, every dependency of
     a computed node that is neither computed nor checkpointed in that stage is computed too.
     Ids are topological, so one descending pass propagates requirements transitively.

@@ -1,4 +1,4 @@
-"""The simulator: the referee of every reported memory and compute figure (spec §6.2).
+"""The simulator: the referee of every reported memory and compute figure.
 
 Given (R, S) it derives the operation list and measures it. Per stage ``t``: first every live
 value that is neither consumed later in the stage nor kept for stage ``t+1`` is freed; then

@@ -1,4 +1,4 @@
-"""Maximum batch size under a memory limit (spec §3.8, §7.3, §7.4; paper Figure 6).
+"""Maximum batch size under a memory limit (paper Figure 6).
 
 Batch size enters through a *graph factory*, a function ``batch_size -> Graph``, so that a
 Keras model builder, a cost profile or a scaled graph file can all be plugged in.
@@ -7,7 +7,7 @@ Two budget protocols for the baselines:
 
 * ``"paper"``: a baseline succeeds when its simulated *peak* memory (activations + fixed)
   is at most ``memory_limit - fixed``; fixed memory is thus subtracted twice. This is what the
-  original script did and what produced the published baseline numbers (spec §2.6, §11 A6).
+  original script did and what produced the published baseline numbers.
 * ``"corrected"``: peak memory (activations + fixed) at most ``memory_limit``; fixed memory
   counted once, as the MILP does.
 """
@@ -78,7 +78,7 @@ def scaled_factory(graph: Graph, base_batch_size: int | None = None) -> GraphFac
 def compute_cap(graph: Graph, compute_factor: float = 2.0) -> int:
     """Largest total compute allowed: forward nodes ``compute_factor`` times, the rest once.
 
-    With the default 2 this is one extra forward pass (spec §3.8, §7.3).
+    With the default 2 this is one extra forward pass.
     """
     fwd = sum(graph.compute_cost[i] for i in graph.forward_nodes)
     return math.floor(graph.total_compute + (compute_factor - 1.0) * fwd + 1e-9)
@@ -131,7 +131,7 @@ def max_batch_baselines(
     greedy_grid: str = "max_batch",
     on_batch: Callable[[int, Mapping[str, bool]], None] | None = None,
 ) -> MaxBatchBaselines:
-    """The baseline max-batch protocol (spec §7.3).
+    """The baseline max-batch protocol.
 
     For every batch size, every baseline runs (the greedy ones over ``greedy_grid``); a
     strategy succeeds at that batch size when one of its results fits the memory limit (see
@@ -202,7 +202,7 @@ def max_batch_baselines(
 
 @dataclass(frozen=True, kw_only=True)
 class MaxBatchMilp:
-    """The MILP max batch size (linear min-peak form of spec §3.8).
+    """The MILP max batch size (linear min-peak form).
 
     Attributes
     ----------
@@ -270,8 +270,8 @@ def max_batch_milp(
 ) -> MaxBatchMilp:
     """Maximum batch size by the MILP: minimise the peak at batch size 1 under a compute cap.
 
-    The bilinear max-batch MILP of the paper (spec §3.8) is solved in its linear form: minimise
-    ``P`` subject to the §3.3 rows, ``U <= P`` and the compute cap; then the maximum batch size
+    The bilinear max-batch MILP of the paper is solved in its linear form: minimise
+    ``P`` subject to the Checkmate rows, ``U <= P`` and the compute cap; then the maximum batch size
     is ``budget / P*`` (node memory scales linearly with the batch size). While solving, the
     batch size of the incumbent and the bound are logged (or passed to ``progress`` as
     ``(incumbent_batch, bound_batch, seconds)``).
@@ -315,7 +315,7 @@ def max_batch_milp(
     cap = compute_cap(g, compute_factor)
     backend = get_backend(solver)
     t0 = time.perf_counter()
-    # the paper's max-batch MILP carries the tightening rows too (spec §3.8)
+    # the paper's max-batch MILP carries the tightening rows too
     inst = build_instance(g, None, mode="min_peak", compute_cap=cap, tighten=True)
     start = None
     if warm_start:
