@@ -79,7 +79,16 @@ def test_infeasible_budget_is_a_result(chain_file: Path) -> None:
 def test_max_batch_on_graph_file(chain_file: Path, tmp_path: Path) -> None:
     out_csv = tmp_path / "mb.csv"
     proc = run_cli(
-        "max-batch", chain_file, "--memory", "40", "--time-limit", "60", "--output", out_csv
+        "max-batch",
+        chain_file,
+        "--base-batch-size",  # a generated file records no batch size
+        "1",
+        "--memory",
+        "40",
+        "--time-limit",
+        "60",
+        "--output",
+        out_csv,
     )
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(out_csv.open()))
@@ -90,6 +99,8 @@ def test_max_batch_on_graph_file(chain_file: Path, tmp_path: Path) -> None:
     proc = run_cli(
         "max-batch",
         chain_file,
+        "--base-batch-size",
+        "1",
         "--memory",
         "40",
         "--method",

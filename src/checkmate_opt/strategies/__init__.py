@@ -116,15 +116,22 @@ def strategy_options(fn: Callable[..., SolveResult]) -> tuple[str, ...]:
     """The keyword options a strategy function takes (e.g. ``solver``, ``options``)."""
     import inspect
 
+    params = list(inspect.signature(fn).parameters.values())[2:]  # after graph, budget
     return tuple(
-        name
-        for name, p in inspect.signature(fn).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
+        p.name
+        for p in params
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     )
 
 
 def check_options(name: str, fn: Callable[..., SolveResult], kwargs: dict[str, Any]) -> None:
     """Reject options the strategy does not take (the command line rejects them alike)."""
+    import inspect
+
+    if any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(fn).parameters.values()
+    ):
+        return  # the strategy takes any option
     known = strategy_options(fn)
     unknown = sorted(set(kwargs) - set(known))
     if unknown:
