@@ -74,11 +74,9 @@ class Comparison:
     def to_text(self) -> str:
         """An aligned table (what ``checkmate-opt demo`` prints), budget and reference first."""
         budget = "none" if self.budget is None else f"{self.budget} ({format_bytes(self.budget)})"
-        ratio = (
-            ""
-            if self.budget is None or not self.reference
-            else (f" = {self.budget / self.reference:.3g} x")
-        )
+        ratio = ""
+        if self.budget is not None and self.reference:
+            ratio = f" = {self.budget / self.reference:.3g} x that peak"
         lines = [
             f"graph {self.graph_name or '-'}: peak activation memory with no rematerialization "
             f"{self.reference} ({format_bytes(self.reference)}); budget {budget}{ratio}",
