@@ -60,3 +60,17 @@ def test_min_feasible_node_sets_min_feasible_memory() -> None:
     v = g.min_feasible_node
     assert g.footprint(v) == g.min_feasible_memory()
     assert all(g.footprint(u) <= g.footprint(v) for u in range(g.n))
+
+
+def test_include_fixed_relative_budget_uses_one_reference() -> None:
+    # device memory 0.8 x the no-remat peak memory (fixed included); fixed is then taken off,
+    # so the activation budget plus fixed memory is exactly that fraction of one reference
+    g = random_layered_graph(10, seed=5).with_costs(parameter_bytes=40)
+    ref_peak_memory = no_remat_peak(g) + g.fixed_memory
+    act = resolve_budget("0.8x", g, include_fixed=True)
+    assert act is not None
+    assert act + g.fixed_memory == int(0.8 * ref_peak_memory)
+    # bytes and multiples agree: the same device memory given in bytes gives the same budget
+    assert resolve_budget(int(0.8 * ref_peak_memory), g, include_fixed=True) == act
+    with pytest.raises(ValueError, match="below the fixed memory"):
+        resolve_budget(g.fixed_memory - 1, g, include_fixed=True)
