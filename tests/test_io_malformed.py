@@ -171,6 +171,15 @@ def test_graph_over_the_node_limit_is_refused_before_any_matrix(tmp_path: Path) 
         _load(tmp_path, data, name="big.json")
 
 
+def test_graph_over_the_edge_limit_is_refused(tmp_path: Path) -> None:
+    from checkmate_opt.io import MAX_EDGES
+
+    data = _own()
+    data["links"] = [{"source": 0, "target": 1}] * (MAX_EDGES + 1)
+    with pytest.raises(GraphError, match=r"dense\.json.*edges; at most"):
+        _load(tmp_path, data, name="dense.json")
+
+
 def test_graph_errors_from_the_graph_itself_name_the_file(tmp_path: Path) -> None:
     data = _own()
     data["links"].append({"source": 5, "target": 1})  # a cycle

@@ -40,6 +40,10 @@ __all__ = [
 ]
 
 
+#: the densest graph accepted (real networks have a few edges per node; the MILP has a
+#: variable per edge and stage)
+MAX_EDGES = 1_000_000
+
 #: graph files larger than this are refused before they are read (a 20 000-node graph is ~2 MB)
 MAX_FILE_BYTES = 512 * 2**20
 
@@ -256,6 +260,11 @@ def _edges(data: Mapping[str, Any]) -> list[tuple[Any, Any, int | None]]:
     raw = data.get("links", data.get("edges"))
     if not isinstance(raw, list):
         raise GraphError("no 'links' (or 'edges') list")
+    if len(raw) > MAX_EDGES:
+        raise GraphError(
+            f"the graph has {len(raw)} edges; at most {MAX_EDGES} are supported; split or "
+            "coarsen the graph"
+        )
     out = []
     for k, e in enumerate(raw):
         if not isinstance(e, Mapping):
