@@ -330,7 +330,8 @@ class Backend(abc.ABC):
         Parameters
         ----------
         model
-            A Pyomo ConcreteModel with linear rows and one objective (minimised).
+            A Pyomo ConcreteModel with linear rows and one objective (minimised); may be
+            ``None`` when ``compiled`` is given.
         options
             Common options; ``backend_options`` are passed to the vendor verbatim.
         start
@@ -355,6 +356,8 @@ class Backend(abc.ABC):
         """
         self.check_options(options)
         t0 = time.perf_counter()
+        if compiled is None and model is None:
+            raise ValueError("Backend.solve needs a model or a compiled model")
         cm = compile_model(model) if compiled is None else compiled
         x0 = None if start is None else cm.join(start)
         if options.time_limit_s is not None:  # the compile counts against the limit too

@@ -45,8 +45,7 @@ def matrices(inst: MilpInstance, values: Mapping[str, np.ndarray]) -> tuple[np.n
     out = []
     for name in ("R", "S"):
         mat = np.zeros((n, n))
-        comp = getattr(inst.model, name)
-        idx = np.asarray(list(comp.index_set()), dtype=np.int64).reshape(-1, 2)
+        idx = inst.index(name)
         if idx.size:
             mat[idx[:, 0], idx[:, 1]] = values[name]
         out.append(mat)
@@ -81,12 +80,11 @@ def start_from_schedule(inst: MilpInstance, schedule: Schedule) -> dict[str, np.
     S = np.asarray(schedule.S, dtype=bool)
     free = implied_free(g, R, S)
     u = milp_memory(g, R, S) / inst.mem_unit
-    m = inst.model
     out: dict[str, np.ndarray] = {}
     for name, mat in (("R", R), ("S", S), ("U", u)):
-        idx = np.asarray(list(getattr(m, name).index_set()), dtype=np.int64).reshape(-1, 2)
+        idx = inst.index(name)
         out[name] = mat[idx[:, 0], idx[:, 1]].astype(float) if idx.size else np.zeros(0)
-    fidx = np.asarray(list(m.FREE.index_set()), dtype=np.int64).reshape(-1, 2)
+    fidx = inst.index("FREE")
     out["FREE"] = free[fidx[:, 0], fidx[:, 1]].astype(float) if fidx.size else np.zeros(0)
     out["P"] = np.array([float(u.max()) if u.size else 0.0])
     return out

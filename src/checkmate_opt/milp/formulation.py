@@ -21,8 +21,9 @@ per-node noise ``1 + eps * z_i`` (z ~ N(0, 1), seeded) that breaks ties (spec §
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
-from functools import cache, reduce
+from functools import cache, cached_property, reduce
 from typing import Any, Literal
 
 import numpy as np
@@ -242,7 +243,7 @@ class MilpInstance:
     Attributes
     ----------
     model
-        The Pyomo ConcreteModel (an instance of :func:`abstract_model`).
+        The Pyomo ConcreteModel (an instance of :func:`abstract_model`), created on first use.
     graph
         The graph it was built from.
     budget
@@ -261,10 +262,12 @@ class MilpInstance:
     eps_noise, seed
         The noise level and seed.
     build_time_s
-        Wall time of ``create_instance``.
+        Wall time spent building (the instance data, plus the Pyomo instance or the matrices
+        once made).
+    data
+        The instance data handed to ``create_instance``.
     """
 
-    model: Any
     graph: Graph
     budget: int | None
     variant: str
@@ -278,6 +281,58 @@ class MilpInstance:
     eps_noise: float
     seed: int | None
     build_time_s: float
+    data: dict[str, Any] = field(repr=False)
+    tighten: bool = False
+
+    def _timed(self, seconds: float) -> None:
+        object.__setattr__(self, "build_time_s", self.build_time_s + seconds)
+
+    @cached_property
+    def model(self) -> Any:
+        """The Pyomo ConcreteModel, created on first use (the source of truth)."""
+        start = time.perf_counter()
+        model = abstract_model().create_instance(data={None: self.data})
+        self._timed(time.perf_counter() - start)
+        return model
+
+    def index(self, name: str) -> np.ndarray:
+        """The index set of Var component ``name`` as an int array (``(len, dim)``)."""
+        key = {"R": "RIDX", "S": "SIDX", "FREE": "FIDX", "U": "UIDX"}[name]
+        idx = self.data[key][None]
+        return np.asarray(idx, dtype=np.int64).reshape(-1, 2)
+
+    @property
+    def fast_matrices(self) -> bool:
+        """Whether :meth:`matrices` is built without Pyomo (the ``"full"`` variant)."""
+        return self.variant == "full"
+
+    def matrices(self) -> dict[str, Any]:
+        """Standard-form arrays of the model (keyword arguments of ``CompiledModel``).
+
+        The ``"full"`` variant is written directly with numpy (:mod:`~checkmate_opt.milp.matrix`,
+        tested to equal Pyomo's compilation of :attr:`model`); ``None`` for the others, which
+        the backend compiles from :attr:`model`.
+        """
+        from checkmate_opt.milp.matrix import full_matrices
+
+        start = time.perf_counter()
+        d = self.data
+        n = self.graph.n
+        out = full_matrices(
+            n=n,
+            edges=list(self.graph.edges),
+            successors=self.graph.successors,
+            cost=np.array([d["cost"][i] for i in range(n)], dtype=float),
+            cost_exact=np.array([d["cost_exact"][i] for i in range(n)], dtype=float),
+            mem=np.array([d["mem"][i] for i in range(n)], dtype=float),
+            budget=float(d["budget"][None]),
+            compute_cap=float(d["compute_cap"][None]),
+            mode=self.mode,
+            relax=self.relax,
+            tighten=self.tighten,
+        )
+        self._timed(time.perf_counter() - start)
+        return out
 
     def objective_to_cost(self, value: float) -> float:
         """A solved objective in real compute units, for an *incumbent* (best estimate)."""
@@ -434,8 +489,7 @@ def build_instance(
     >>> len(inst.model.R), len(inst.model.S), inst.g_ram, inst.model.budget.value
     (15, 10, 1, 3.0)
     """
-    import time
-
+    start = time.perf_counter()
     if variant not in VARIANTS:
         raise ValueError(f"unknown MILP variant {variant!r}; choose one of {VARIANTS}")
     if mode not in MODES:
@@ -498,10 +552,7 @@ def build_instance(
     for name, idx in sets.items():
         data[name] = {None: idx}
     data["TIDX"] = {None: _tight_index(graph, sets["FIDX"], set(sets["RIDX"])) if tighten else []}
-    start = time.perf_counter()
-    model = abstract_model().create_instance(data={None: data})
     return MilpInstance(
-        model=model,
         graph=graph,
         budget=None if mode == "min_peak" else int(budget),  # type: ignore[arg-type]
         variant=variant,
@@ -515,4 +566,6 @@ def build_instance(
         eps_noise=eps,
         seed=seed,
         build_time_s=time.perf_counter() - start,
+        data=data,
+        tighten=bool(tighten),
     )

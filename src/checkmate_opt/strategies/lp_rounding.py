@@ -23,7 +23,11 @@ from checkmate_opt.options import SolveOptions
 from checkmate_opt.results import SolveResult, Termination
 from checkmate_opt.schedule import Schedule
 from checkmate_opt.simulate import simulate
-from checkmate_opt.strategies.optimal import _check_budget, footprint_infeasible
+from checkmate_opt.strategies.optimal import (
+    _check_budget,
+    compile_instance,
+    footprint_infeasible,
+)
 
 __all__ = ["lp_bound", "lp_rounding"]
 
@@ -51,7 +55,7 @@ def _solve_lp(
         seed=seed,
         tighten=tighten,
     )
-    return inst, backend.solve(inst.model, options)
+    return inst, backend.solve(None, options, compiled=compile_instance(inst))
 
 
 def lp_rounding(

@@ -77,6 +77,16 @@ def _no_solve(elapsed: float, solver_name: str) -> Any:
     )
 
 
+def compile_instance(inst: MilpInstance) -> Any:
+    """The solver-ready standard form of ``inst``: written directly with numpy for the
+    ``"full"`` variant (no Pyomo instance needed), else compiled from the Pyomo model."""
+    from checkmate_opt.backends.base import CompiledModel, compile_model
+
+    if inst.fast_matrices:
+        return CompiledModel(**inst.matrices())
+    return compile_model(inst.model)
+
+
 def remaining_time(options: SolveOptions, started: float) -> SolveOptions:
     """``options`` with the time limit cut by what the call has already spent (model build,
     warm start), so that the limit bounds the whole call and not just the solver."""
@@ -229,8 +239,9 @@ def optimal(
             fallback=seed_info,
         )
     res = backend.solve(
-        inst.model,
+        None,
         remaining_time(options, t0),
+        compiled=compile_instance(inst),
         start=start,
         progress=progress_in_cost_units(inst, progress),
     )
@@ -268,7 +279,7 @@ def milp_result(
         bound = None
     params: dict[str, object] = {
         "variant": inst.variant,
-        "tighten": len(inst.model.TIDX) > 0,
+        "tighten": inst.tighten,
         "eps_noise": inst.eps_noise,
         "seed": inst.seed,
         "g_cpu": inst.g_cpu,
@@ -353,4 +364,10 @@ def _over_budget(
     )
 
 
-__all__ += ["footprint_infeasible", "milp_result", "progress_in_cost_units", "remaining_time"]
+__all__ += [
+    "compile_instance",
+    "footprint_infeasible",
+    "milp_result",
+    "progress_in_cost_units",
+    "remaining_time",
+]
