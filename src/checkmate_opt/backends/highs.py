@@ -17,6 +17,7 @@ from checkmate_opt.backends.base import (
     Capability,
     CompiledModel,
     finish_result,
+    solver_log_to_stderr,
 )
 from checkmate_opt.errors import SolverError
 from checkmate_opt.options import SolveOptions
@@ -97,7 +98,8 @@ class HighsBackend(Backend):
         import highspy
 
         h = _new_highs()
-        native: dict[str, object] = {"output_flag": bool(options.verbose)}
+        # the log goes through a callback to stderr: HiGHS' console log is stdout
+        native: dict[str, object] = {"output_flag": bool(options.verbose), "log_to_console": False}
         if options.time_limit_s is not None:
             native["time_limit"] = float(options.time_limit_s)
         if options.mip_rel_gap is not None:
@@ -157,6 +159,8 @@ class HighsBackend(Backend):
                 best["x"] = np.array(out.mip_solution, dtype=float)
             on_mip(event)
 
+        if options.verbose:
+            h.cbLogging.subscribe(lambda event: solver_log_to_stderr(event.message))
         if is_mip:
             h.cbMipImprovingSolution.subscribe(on_improving)
             h.cbMipLogging.subscribe(on_mip)
