@@ -68,7 +68,7 @@ def lp_rounding(
     lp_budget_factor: float = 0.9,
     solver: str | Backend | None = "highs",
     options: SolveOptions = SolveOptions(),  # noqa: B008 - frozen dataclass
-    eps_noise: float = 0.01,
+    eps_noise: float = 0.0,
     variant: Variant = "full",
     tighten: bool = False,
 ) -> SolveResult:
@@ -93,7 +93,7 @@ def lp_rounding(
     solver, options
         The backend and its options (applied to the LP solve).
     eps_noise
-        Cost noise of the LP (spec §3.2).
+        Relative cost noise of the LP (0: exact costs, the default).
     variant
         MILP variant (the cover variants keep the LP's R as well; see docs/milp.md).
     tighten
