@@ -336,3 +336,27 @@ def test_sweep_reuses_work_and_matches_single_solves(monkeypatch: pytest.MonkeyP
         single = optimal(g, b, options=EXACT, progress=None)
         assert r.compute_cost == single.compute_cost
         assert r.within_budget
+
+
+def test_seeds_from_the_anytime_strategy_when_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Works with or without an ``anytime`` strategy; when there is one, it seeds the solve."""
+    from checkmate_opt.budget import resolve_budget
+    from checkmate_opt.strategies import STRATEGIES
+
+    g = random_layered_graph(12, seed=2)
+    budget = resolve_budget("0.8x", g)
+    without = optimal(g, budget, options=EXACT, progress=None, lp_seed=False)
+    # a stand-in that is a real strategy with the same calling convention (options=...)
+    monkeypatch.setitem(STRATEGIES, "anytime", "lp_rounding:lp_rounding")
+    seen = []
+    real = optimal.__globals__["_seed_candidates"]
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real(*args, **kwargs)
+        seen.extend(src for _, src in out)
+        return out
+
+    monkeypatch.setitem(optimal.__globals__, "_seed_candidates", spy)
+    with_any = optimal(g, budget, options=EXACT, progress=None, lp_seed=False)
+    assert "anytime" in seen
+    assert with_any.compute_cost == without.compute_cost  # same proven optimum

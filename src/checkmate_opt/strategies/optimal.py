@@ -163,6 +163,10 @@ def best_within_budget(
     return None if best is None else (best[1], best[2])
 
 
+#: above this many nodes LP rounding is tried as a seed only when no other candidate fits
+LP_SEED_MAX_NODES = 200
+
+
 def _seed_candidates(
     graph: Graph,
     budget: int,
@@ -172,10 +176,13 @@ def _seed_candidates(
     *,
     lp_seed: bool,
     anytime_s: float,
+    have_fit: bool,
 ) -> list[tuple[Schedule, str]]:
-    """Extra warm-start candidates: LP rounding and a short ``anytime`` run (when registered).
+    """Extra warm-start candidates: a short ``anytime`` run (when registered), then LP rounding.
 
-    Each gets a share of the time limit, so that seeding never eats the solve.
+    Each gets a share of the time limit, so that seeding never eats the solve. On graphs over
+    :data:`LP_SEED_MAX_NODES` nodes the LP (as large as the MILP) is solved only when nothing
+    else fits.
     """
     from checkmate_opt.strategies import STRATEGIES, get_strategy
 
@@ -189,18 +196,6 @@ def _seed_candidates(
         budget_s = frac * left
         return budget_s if cap is None else min(cap, budget_s)
 
-    if lp_seed:
-        from checkmate_opt.strategies.lp_rounding import lp_rounding
-
-        t = share(0.5, None)
-        if t is None or t > 0.2:
-            quiet = dataclasses.replace(options, time_limit_s=t, verbose=False)
-            try:
-                res = lp_rounding(graph, budget, solver=backend, options=quiet, eps_noise=0.0)
-            except Exception:
-                res = None
-            if res is not None and res.schedule is not None and res.within_budget:
-                out.append((res.schedule, "lp_rounding"))
     if "anytime" in STRATEGIES and anytime_s > 0:
         t = share(0.2, anytime_s)
         if t is not None and t > 0.2:
@@ -212,6 +207,18 @@ def _seed_candidates(
                 res = None
             if res is not None and res.schedule is not None and res.within_budget:
                 out.append((res.schedule, "anytime"))
+    if lp_seed and (graph.n <= LP_SEED_MAX_NODES or not (have_fit or out)):
+        from checkmate_opt.strategies.lp_rounding import lp_rounding
+
+        t = share(0.5, None)
+        if t is None or t > 0.2:
+            quiet = dataclasses.replace(options, time_limit_s=t, verbose=False)
+            try:
+                res = lp_rounding(graph, budget, solver=backend, options=quiet, eps_noise=0.0)
+            except Exception:
+                res = None
+            if res is not None and res.schedule is not None and res.within_budget:
+                out.append((res.schedule, "lp_rounding"))
     return out
 
 
@@ -336,10 +343,20 @@ def optimal(
 
             baselines = list(baseline_results(graph, greedy_grid="max_batch"))
         extra = list(seeds)
-        extra += _seed_candidates(
-            graph, budget, backend, options, t0, lp_seed=lp_seed, anytime_s=anytime_s
-        )
         found = warm_start_schedule(graph, budget, baselines=baselines, extra=extra)
+        more = _seed_candidates(
+            graph,
+            budget,
+            backend,
+            options,
+            t0,
+            lp_seed=lp_seed,
+            anytime_s=anytime_s,
+            have_fit=found is not None,
+        )
+        if more:
+            extra += more
+            found = warm_start_schedule(graph, budget, baselines=baselines, extra=extra)
         if found is not None:
             start = start_from_schedule(inst, found[0])
         known = [(r.schedule, r.strategy) for r in baselines if r.schedule is not None]
