@@ -1,4 +1,4 @@
-"""The MILP's own memory accounting (spec §3.3 rows 6-8), computed in plain numpy.
+"""The MILP's own memory accounting (the paper's rows 6-8), computed in plain numpy.
 
 The MILP counts memory differently from the simulator: a checkpoint held at the start of a
 stage stays counted until its last consumer in that stage runs (or all stage when it has
@@ -20,7 +20,7 @@ __all__ = ["clean_schedule", "implied_free", "milp_memory", "milp_peak"]
 
 
 def implied_free(graph: Graph, R: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """FREE[t, e] as the hazard rows force it (spec §3.3 row 6), shape ``(n, m)``.
+    """FREE[t, e] as the hazard rows force it (the paper's row 6), shape ``(n, m)``.
 
     ``FREE[t, (i, k)] = 1`` iff ``k`` is computed in stage ``t``, ``i`` is not checkpointed
     into stage ``t + 1`` and no later consumer ``j > k`` of ``i`` is computed in stage ``t``.
@@ -43,7 +43,7 @@ def implied_free(graph: Graph, R: np.ndarray, S: np.ndarray) -> np.ndarray:
 
 
 def milp_memory(graph: Graph, R: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """U[t, k] in bytes (spec §3.3 rows 7-8): memory after computing ``k`` in stage ``t``.
+    """U[t, k] in bytes (the paper's rows 7-8): memory after computing ``k`` in stage ``t``.
 
     Returns an ``(n, n)`` int64 array.
     """

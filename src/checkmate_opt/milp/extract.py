@@ -1,7 +1,8 @@
 """Reading solver values back into schedules, and writing schedules as MIP starts.
 
-Solver values are rounded with a tolerance, never truncated (spec §3.6 / §11 A4: ``int()`` of
-0.99995 is 0). Values further than ``tol`` from 0 or 1 raise a :class:`CheckmateWarning`.
+Solver values are rounded with a tolerance, never truncated (the published code truncated,
+and ``int()`` of 0.99995 is 0). Values further than ``tol`` from 0 or 1 raise a
+:class:`CheckmateWarning`.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def schedule_from_values(
     tol: float = DEFAULT_TOL,
     recompute_r: bool | None = None,
 ) -> Schedule:
-    """The schedule held by a solution: S rounded, R recomputed from S (spec §3.6).
+    """The schedule held by a solution: S rounded, R recomputed from S.
 
     ``recompute_r`` defaults to True for the ``"full"`` variant (``solve_r_opt`` gives the
     cheapest R for S, never costlier than the solver's) and False for the cover variants,

@@ -1,4 +1,4 @@
-"""The Checkmate MILP (spec §3.3) written once, as a Pyomo AbstractModel.
+"""The Checkmate MILP (Jain et al., MLSys 2020) written once, as a Pyomo AbstractModel.
 
 Every variant is an instance of the same model; the differences are data:
 
@@ -7,15 +7,15 @@ Every variant is an instance of the same model; the differences are data:
   must be computed; a very weak relaxation kept for the integrality-gap study);
 * ``mode``: ``"budget"`` (minimise compute subject to ``U <= budget``) or ``"min_peak"``
   (minimise the peak ``P >= U`` subject to a compute cap: the linear form of the max-batch
-  MILP, spec §3.8);
+  MILP);
 * ``relax``: the LP relaxation (R, S, FREE in [0, 1]), the same rows.
 
 Only variables that can be nonzero are created (for ``"full"``: R lower-triangular, S strictly
 lower-triangular, U[t, k] for k <= t, FREE[t, (i, k)] for k < t). Dropping the others is exact:
 R[t, k] = 0 for k > t forces FREE = 0 there, so U[t, k] for k > t only decreases, and the frees
 triggered by the frontier node t itself change no U that is left. The budget is a bound on U
-(no redundant U rows). Costs and memory are divided by their gcds; compute costs carry the
-per-node noise ``1 + eps * z_i`` (z ~ N(0, 1), seeded) that breaks ties (spec §3.2).
+(no redundant U rows). Costs and memory are divided by their gcds; compute costs may carry
+the per-node noise ``1 + eps * z_i`` (z ~ N(0, 1), seeded) that breaks ties (off by default).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _s(m: Any, t: int, i: int) -> Any:
 
 
 def frontier_rule(m: Any, i: int) -> Any:
-    """Which nodes must be computed (spec §3.3 rows 1-3 and the variants).
+    """Which nodes must be computed (the paper's rows 1-3 and the variants).
 
     full: ``R[t, t] = 1`` for every stage t (rows 1-2 hold by construction: R and S have no
     upper-triangular variables). cover_all: ``sum_t R[t, i] >= 1``. cover_last:
@@ -109,7 +109,7 @@ def free_upper_rule(m: Any, t: int, e: int) -> Any:
 
 
 def free_tight_rule(m: Any, t: int, e: int, j: int) -> Any:
-    """Optional disaggregated hazard rows (spec §3.8's tightening family, valid for 0/1).
+    """Optional disaggregated hazard rows (a tightening, valid for 0/1).
 
     For FREE[t, (i, k)]: ``j = -1``: ``FREE <= R[t, k]``; ``j = -2``: ``FREE + S[t+1, i] <= 1``;
     ``j >= 0`` (a later consumer of i): ``FREE + R[t, j] <= 1``. Each is implied by row 6 for
@@ -138,7 +138,7 @@ def memory_recurrence_rule(m: Any, t: int, k: int) -> Any:
 
 
 def peak_rule(m: Any, t: int, k: int) -> Any:
-    """min_peak mode (spec §3.8, linear form): ``U[t, k] <= P``."""
+    """min_peak mode (the max-batch MILP in linear form): ``U[t, k] <= P``."""
     if m.mode.value != "min_peak":
         return _skip()
     return m.U[t, k] <= m.P
@@ -152,7 +152,7 @@ def compute_cap_rule(m: Any) -> Any:
 
 
 def objective_rule(m: Any) -> Any:
-    """Spec §3.2: minimise ``sum_{t,i} c~_i R[t, i]``; min_peak mode: minimise ``P``."""
+    """Minimise ``sum_{t,i} c~_i R[t, i]``; min_peak mode: minimise ``P``."""
     if m.mode.value == "min_peak":
         return m.P
     return sum(m.cost[i] * m.R[t, i] for t, i in m.RIDX)
@@ -445,7 +445,7 @@ def build_instance(
     mode: Mode = "budget",
     relax: bool = False,
     tighten: bool = False,
-    eps_noise: float = 0.01,
+    eps_noise: float = 0.0,
     seed: int | None = 0,
     compute_cap: int | None = None,
 ) -> MilpInstance:
@@ -467,7 +467,7 @@ def build_instance(
         Add the disaggregated hazard rows of :func:`free_tight_rule` (same integer optimum,
         tighter LP; off by default so the LP bound is the paper's).
     eps_noise
-        Relative per-node cost noise (spec §3.2); 0 for exact runs. Not used in min_peak mode.
+        Relative per-node cost noise that breaks ties; 0 for exact costs. Not used in min_peak mode.
     seed
         Seed of the noise.
     compute_cap

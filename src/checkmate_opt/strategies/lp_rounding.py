@@ -1,4 +1,4 @@
-"""LP relaxation, rounding and the LP lower bound (spec §4).
+"""LP relaxation, rounding and the LP lower bound.
 
 The LP is the MILP of :mod:`checkmate_opt.milp.formulation` with integrality relaxed. Rounding
 turns its fractional S into candidate checkpoint sets; R is recovered with ``solve_r_opt``;
@@ -72,7 +72,7 @@ def lp_rounding(
     variant: Variant = "full",
     tighten: bool = False,
 ) -> SolveResult:
-    """Round the LP relaxation to a schedule (spec §4.1-4.3).
+    """Round the LP relaxation to a schedule.
 
     Parameters
     ----------
@@ -88,7 +88,7 @@ def lp_rounding(
     seed
         Seeds both the randomized rounding and the cost noise.
     lp_budget_factor
-        The LP is solved at ``int(factor * budget)`` (spec §4.1's safety margin, 0.9). If that
+        The LP is solved at ``int(factor * budget)`` (the paper's safety margin, 0.9). If that
         LP is infeasible the LP at the full budget is tried.
     solver, options
         The backend and its options (applied to the LP solve).
@@ -255,7 +255,7 @@ def lp_bound(
     variant: Variant = "full",
     tighten: bool = False,
 ) -> SolveResult:
-    """The LP lower bound on the compute cost at ``budget`` (spec §4.5), in real cost units.
+    """The LP lower bound on the compute cost at ``budget``, in real cost units.
 
     No schedule is returned; ``objective_bound`` holds the bound (rounded up to the cost
     gcd, since every schedule's cost is a multiple of it). With ``eps_noise > 0`` the bound is
