@@ -223,7 +223,7 @@ def test_default_is_exact_never_costlier_than_true_optimum(g, frac: float) -> No
     low, high = g.min_feasible_memory(), g.total_memory
     budget = int(low + frac * (high - low))
     want = brute_force_optimum(g, budget)
-    res = optimal(g, budget, options=SolveOptions(threads=1, mip_rel_gap=0), progress=None)
+    res = optimal(g, budget, options=SolveOptions(threads=1), progress=None)
     assert res.params["eps_noise"] == 0
     if want is None:
         assert res.schedule is None
@@ -360,3 +360,19 @@ def test_seeds_from_the_anytime_strategy_when_registered(monkeypatch: pytest.Mon
     with_any = optimal(g, budget, options=EXACT, progress=None, lp_seed=False)
     assert "anytime" in seen
     assert with_any.compute_cost == without.compute_cost  # same proven optimum
+
+
+def test_default_gap_proves_exact_optimality() -> None:
+    """No gap asked for: stop only when the integer objective is proven (not at 0.01 %)."""
+    from checkmate_opt.milp.formulation import build_instance
+    from checkmate_opt.strategies.optimal import exact_gap
+
+    g = linear_graph(3)
+    exact = exact_gap(SolveOptions(), build_instance(g, 4))
+    assert exact.mip_rel_gap == 0.0
+    assert exact.mip_abs_gap is not None
+    assert 0.99 < exact.mip_abs_gap < 1.0  # below one gcd unit of the integer objective
+    asked = SolveOptions(mip_rel_gap=0.01)
+    assert exact_gap(asked, build_instance(g, 4)) is asked
+    noisy = SolveOptions()
+    assert exact_gap(noisy, build_instance(g, 4, eps_noise=0.01)).mip_rel_gap is None

@@ -322,7 +322,7 @@ class Backend(abc.ABC):
         """Raise :class:`CapabilityError` for an option this backend cannot honour."""
         wanted = {
             Capability.TIME_LIMIT: options.time_limit_s is not None,
-            Capability.MIP_GAP: options.mip_rel_gap is not None,
+            Capability.MIP_GAP: options.mip_rel_gap is not None or options.mip_abs_gap is not None,
             Capability.THREADS: options.threads is not None,
             Capability.SEED: options.seed is not None,
         }

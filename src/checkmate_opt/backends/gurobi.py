@@ -73,6 +73,8 @@ class GurobiBackend(Backend):
             native["TimeLimit"] = float(options.time_limit_s)
         if options.mip_rel_gap is not None:
             native["MIPGap"] = float(options.mip_rel_gap)
+        if options.mip_abs_gap is not None:
+            native["MIPGapAbs"] = float(options.mip_abs_gap)
         if options.threads is not None:
             native["Threads"] = int(options.threads)
         if options.seed is not None:

@@ -130,6 +130,8 @@ class HighsBackend(Backend):
             native["time_limit"] = float(options.time_limit_s)
         if options.mip_rel_gap is not None:
             native["mip_rel_gap"] = float(options.mip_rel_gap)
+        if options.mip_abs_gap is not None:
+            native["mip_abs_gap"] = float(options.mip_abs_gap)
         if options.threads is not None:
             native["threads"] = int(options.threads)
         if options.seed is not None:

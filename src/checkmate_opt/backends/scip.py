@@ -105,6 +105,8 @@ class ScipBackend(Backend):
             native["limits/time"] = float(options.time_limit_s)
         if options.mip_rel_gap is not None:
             native["limits/gap"] = float(options.mip_rel_gap)
+        if options.mip_abs_gap is not None:
+            native["limits/absgap"] = float(options.mip_abs_gap)
         if options.seed is not None:
             native["randomization/randomseedshift"] = int(options.seed)
         native.update(options.backend_options)

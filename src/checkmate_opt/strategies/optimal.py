@@ -87,6 +87,20 @@ def compile_instance(inst: MilpInstance) -> Any:
     return compile_model(inst.model)
 
 
+def exact_gap(options: SolveOptions, inst: MilpInstance) -> SolveOptions:
+    """With exact costs and no gap asked for, stop only at proven optimality.
+
+    Exact costs are integers in gcd units, so an absolute gap below one unit (and no relative
+    gap) proves the incumbent optimal; the solvers' default relative gap (1e-4) would accept
+    a schedule up to 0.01 % costlier and still call it optimal.
+    """
+    if options.mip_rel_gap is not None or options.mip_abs_gap is not None:
+        return options
+    if inst.eps_noise or inst.mode != "budget":
+        return options
+    return dataclasses.replace(options, mip_rel_gap=0.0, mip_abs_gap=1.0 - 1e-6)
+
+
 def remaining_time(options: SolveOptions, started: float) -> SolveOptions:
     """``options`` with the time limit cut by what the call has already spent (model build,
     warm start), so that the limit bounds the whole call and not just the solver."""
@@ -379,7 +393,7 @@ def optimal(
         )
     res = backend.solve(
         None,
-        remaining_time(options, t0),
+        remaining_time(exact_gap(options, inst), t0),
         compiled=compile_instance(inst),
         start=start,
         progress=progress_in_cost_units(inst, progress),
@@ -539,6 +553,7 @@ def _over_budget(
 
 __all__ += [
     "compile_instance",
+    "exact_gap",
     "footprint_infeasible",
     "milp_result",
     "progress_in_cost_units",
