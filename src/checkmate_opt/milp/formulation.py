@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 
 from checkmate_opt.graph import Graph
+from checkmate_opt.milp.matrix import full_matrices
 
 __all__ = ["MilpInstance", "Mode", "Variant", "abstract_model", "build_instance"]
 
@@ -313,8 +314,6 @@ class MilpInstance:
         tested to equal Pyomo's compilation of :attr:`model`); ``None`` for the others, which
         the backend compiles from :attr:`model`.
         """
-        from checkmate_opt.milp.matrix import full_matrices
-
         start = time.perf_counter()
         d = self.data
         n = self.graph.n

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import sparse  # at import time: its first import (~1 s) must not eat a time limit
 
 __all__ = ["full_matrices"]
 
@@ -65,8 +66,6 @@ def full_matrices(
     P. Each component's entries are in the order of the Pyomo index sets, so values and MIP
     starts are exchanged in the same layout as with a compiled Pyomo instance.
     """
-    from scipy import sparse
-
     m_e = len(edges)
     eu = np.fromiter((u for u, _ in edges), dtype=np.int64, count=m_e)
     ev = np.fromiter((v for _, v in edges), dtype=np.int64, count=m_e)

@@ -101,6 +101,13 @@ def exact_gap(options: SolveOptions, inst: MilpInstance) -> SolveOptions:
     return dataclasses.replace(options, mip_rel_gap=0.0, mip_abs_gap=1.0 - 1e-6)
 
 
+def _time_left(options: SolveOptions, started: float) -> float:
+    """Fraction of the time limit still left (1.0 without a limit)."""
+    if options.time_limit_s is None:
+        return 1.0
+    return max(0.0, 1.0 - (time.perf_counter() - started) / options.time_limit_s)
+
+
 def remaining_time(options: SolveOptions, started: float) -> SolveOptions:
     """``options`` with the time limit cut by what the call has already spent (model build,
     warm start), so that the limit bounds the whole call and not just the solver."""
@@ -179,6 +186,9 @@ def best_within_budget(
 
 #: above this many nodes LP rounding is tried as a seed only when no other candidate fits
 LP_SEED_MAX_NODES = 200
+#: under a shorter time limit the LP seed is skipped (its LP solves and roundings would eat
+#: the limit; baselines and the solver use it better)
+LP_SEED_MIN_LIMIT_S = 5.0
 
 
 def _seed_candidates(
@@ -221,7 +231,8 @@ def _seed_candidates(
                 res = None
             if res is not None and res.schedule is not None and res.within_budget:
                 out.append((res.schedule, "anytime"))
-    if lp_seed and (graph.n <= LP_SEED_MAX_NODES or not (have_fit or out)):
+    short = limit is not None and limit < LP_SEED_MIN_LIMIT_S
+    if lp_seed and not short and (graph.n <= LP_SEED_MAX_NODES or not (have_fit or out)):
         from checkmate_opt.strategies.lp_rounding import lp_rounding
 
         t = share(0.5, None)
@@ -352,28 +363,35 @@ def optimal(
     seed_info = None
     start = None
     if warm_start and variant == "full":
-        if baselines is None:
+        extra = list(seeds)
+        small = graph.n <= LP_SEED_MAX_NODES
+        if small:  # the LP seed first: cheap here, and usually far better than any baseline
+            extra += _seed_candidates(
+                graph, budget, backend, options, t0, lp_seed=lp_seed, anytime_s=0, have_fit=False
+            )
+        if baselines is None and (not extra or _time_left(options, t0) > 0.5):
+            # the baselines cannot be stopped midway: with a seed in hand and half the limit
+            # gone, the solver gets the time instead
             from checkmate_opt.strategies.baselines import baseline_results
 
             baselines = list(baseline_results(graph, greedy_grid="max_batch"))
-        extra = list(seeds)
-        found = warm_start_schedule(graph, budget, baselines=baselines, extra=extra)
+        found = warm_start_schedule(graph, budget, baselines=baselines or [], extra=extra)
         more = _seed_candidates(
             graph,
             budget,
             backend,
             options,
             t0,
-            lp_seed=lp_seed,
+            lp_seed=lp_seed and not small,
             anytime_s=anytime_s,
             have_fit=found is not None,
         )
         if more:
             extra += more
-            found = warm_start_schedule(graph, budget, baselines=baselines, extra=extra)
+            found = warm_start_schedule(graph, budget, baselines=baselines or [], extra=extra)
         if found is not None:
             start = start_from_schedule(inst, found[0])
-        known = [(r.schedule, r.strategy) for r in baselines if r.schedule is not None]
+        known = [(r.schedule, r.strategy) for r in baselines or [] if r.schedule is not None]
         known += extra
         seed_info = best_within_budget(graph, budget, ([found] if found else []) + known)
     if (
@@ -391,10 +409,11 @@ def optimal(
             started=t0,
             fallback=seed_info,
         )
+    compiled = compile_instance(inst)  # before the time left is measured: it counts too
     res = backend.solve(
         None,
         remaining_time(exact_gap(options, inst), t0),
-        compiled=compile_instance(inst),
+        compiled=compiled,
         start=start,
         progress=progress_in_cost_units(inst, progress),
     )
