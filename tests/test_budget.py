@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -52,7 +54,7 @@ def test_resolve_budget_rejects(text: str) -> None:
 def test_solve_takes_relative_budget_like_the_cli() -> None:
     g = linear_graph(6)
     a = cm.solve(g, "0.8x", strategy="chen_greedy")
-    assert a.budget == int(0.8 * no_remat_peak(g))
+    assert a.budget == math.ceil(0.8 * no_remat_peak(g))  # the published protocol rounds up
 
 
 def test_min_feasible_node_sets_min_feasible_memory() -> None:
@@ -69,8 +71,17 @@ def test_include_fixed_relative_budget_uses_one_reference() -> None:
     ref_peak_memory = no_remat_peak(g) + g.fixed_memory
     act = resolve_budget("0.8x", g, include_fixed=True)
     assert act is not None
-    assert act + g.fixed_memory == int(0.8 * ref_peak_memory)
+    assert act + g.fixed_memory == math.ceil(0.8 * ref_peak_memory)
     # bytes and multiples agree: the same device memory given in bytes gives the same budget
-    assert resolve_budget(int(0.8 * ref_peak_memory), g, include_fixed=True) == act
+    assert resolve_budget(math.ceil(0.8 * ref_peak_memory), g, include_fixed=True) == act
     with pytest.raises(ValueError, match="below the fixed memory"):
         resolve_budget(g.fixed_memory - 1, g, include_fixed=True)
+
+
+def test_relative_budget_matches_the_published_protocol(shared_graphs) -> None:  # type: ignore[no-untyped-def]
+    """B = ceil(mult x no-remat peak): vgg16 at 0.9 is 14242598093 bytes (not ...092)."""
+    from checkmate_opt.io import load_graph
+
+    g = load_graph(shared_graphs / "vgg16_b256_train.json")
+    assert resolve_budget("0.9x", g) == 14242598093
+    assert resolve_budget("0.8x", g) == 12660087194
