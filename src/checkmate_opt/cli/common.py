@@ -310,7 +310,7 @@ def add_solver_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="--budget is device memory: parameters and their gradients are taken off it first",
     )
-    p.add_argument("--solver", help="MILP backend: highs (default) or gurobi")
+    p.add_argument("--solver", help="MILP backend: highs (default), gurobi or scip")
     p.add_argument("--time-limit", type=float, help="solver time limit in seconds")
     p.add_argument("--mip-gap", type=float, help="relative MIP gap")
     p.add_argument("--threads", type=int, help="solver threads")

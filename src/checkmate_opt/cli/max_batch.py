@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "twice (paper, as published)",
     )
     p.add_argument("--batch-sizes", type=int, nargs=3, metavar=("MIN", "MAX", "STEP"))
-    p.add_argument("--solver", help="MILP backend: highs (default) or gurobi")
+    p.add_argument("--solver", help="MILP backend: highs (default), gurobi or scip")
     p.add_argument("--time-limit", type=float)
     p.add_argument("--threads", type=int)
     p.add_argument("--json", action="store_true")
