@@ -30,6 +30,7 @@ __all__ = [
     "load_cached",
     "run_task",
     "run_tasks",
+    "write_text_atomic",
 ]
 
 
@@ -129,7 +130,8 @@ def _entry(task: Task, result: dict[str, Any]) -> dict[str, Any]:
     return {"key": task.key, "func": task.func, "kwargs": task.kwargs, "result": result}
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file (no partial file on failure)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -156,7 +158,7 @@ def load_cached(task: Task, cache_dir: Path) -> dict[str, Any] | None:
 
 
 def _store(task: Task, result: dict[str, Any], cache_dir: Path) -> None:
-    _write_atomic(_cache_path(cache_dir, task.key), json.dumps(_entry(task, result)))
+    write_text_atomic(_cache_path(cache_dir, task.key), json.dumps(_entry(task, result)))
 
 
 def _serial(pending: Sequence[Task]) -> Iterator[tuple[Task, dict[str, Any] | BaseException]]:
