@@ -80,6 +80,10 @@ class ExperimentConfig:
         Solver threads per point.
     shared_graphs
         The published graphs folder (``*_train.json``), ``None`` if absent.
+    select
+        Run only the parts (e.g. sweeps) whose label is listed; empty: all.
+    points
+        Overrides a study's number of points (e.g. the sweeps' MILP points).
     """
 
     out: Path
@@ -87,6 +91,8 @@ class ExperimentConfig:
     time_limit_s: float = 60.0
     threads: int = 1
     shared_graphs: Path | None = None
+    select: tuple[str, ...] = ()
+    points: int | None = None
 
 
 class TaskError(RuntimeError):

@@ -20,6 +20,11 @@ Outputs in the sweep folder: ``results.jsonl`` (one result per line), ``slowdown
 (per strategy, the max and geometric mean of its running-minimum overhead divided by the MILP's
 at each MILP step point), ``budget_sweep.png``/``.pdf`` and ``budget_sweep.txt``.
 
+Inside ``checkmate-opt figures`` each sweep writes into ``<out>/sweep/<label>/`` with labels
+``<stem>_paper`` (a published graph, e.g. ``vggunet_b32_paper``) and ``<stem>_zoo`` (the same
+model from the zoo on the V100 profile); ``<out>/sweep/index.json`` lists them (label, model,
+batch size, source, folder).
+
 Budgets of the MILP are activation-memory budgets (fixed memory, parameters and their
 gradients, excluded); the x axis of the figure and explicit ``--budgets`` are device memory
 (fixed memory included), as in the paper.
@@ -290,6 +295,17 @@ def lp_point(
 # the sweep driver
 
 
+def _unit(graph: Graph) -> int:
+    """Budgets are rounded up to 1000 bytes as in the paper, on graphs measured in bytes;
+    small unit-cost graphs keep exact budgets."""
+    return 1000 if sum(graph.memory_cost) >= 10**7 else 1
+
+
+def _scale(peak: int) -> tuple[float, str]:
+    """Divisor and unit name for memory figures: GB for real models, raw units otherwise."""
+    return (1e9, "GB") if peak >= 10**8 else (1.0, "bytes")
+
+
 def _round_up(x: float, unit: int = 1000) -> int:
     return int(math.ceil(x / unit) * unit)
 
@@ -331,9 +347,13 @@ class Sweep:
             if greedy and rep is not None and rep.compute_cost <= ref.report.compute_cost:
                 hi = min(hi, rep.peak_activation_memory)
         k = self.k_global
-        pts = [_round_up(lo + (j / k) * (hi - lo)) for j in range(k)]
+        u = _unit(self.graph)
+        pts = [_round_up(lo + (j / k) * (hi - lo), u) for j in range(k)]
         # the paper's two extra points: checkpoint-all's peak with and without fixed memory
-        pts += [_round_up(ref.report.peak_memory), _round_up(ref.report.peak_activation_memory)]
+        pts += [
+            _round_up(ref.report.peak_memory, u),
+            _round_up(ref.report.peak_activation_memory, u),
+        ]
         return sorted(set(pts))
 
     def local_budgets(self, results: Mapping[str, Mapping[str, Any]]) -> list[int]:
@@ -348,7 +368,8 @@ class Sweep:
         r = min(peaks)
         k = self.k_local
         done = set(self.global_budgets())
-        return sorted({_round_up(0.5 * r + (j / k) * r) for j in range(k)} - done)
+        u = _unit(self.graph)
+        return sorted({_round_up(0.5 * r + (j / k) * r, u) for j in range(k)} - done)
 
     # -- tasks --------------------------------------------------------------------------
     def key(self, kind: str, budget: int) -> str:
@@ -490,10 +511,11 @@ class Sweep:
         """The readable text table: MILP points against each strategy's running minimum."""
         g = self.graph
         fixed = g.fixed_memory
+        div, uname = _scale(max((int(r["peak_memory"] or 0) for r in rows), default=0))
         lines = [
             f"sweep {self.spec.label}: graph {g.name} ({g.n} nodes); fixed memory "
-            f"{fixed / 1e9:.2f} GB; compute of one pass {g.total_compute}",
-            "budgets and peaks in GB of device memory (activations + fixed); overhead = "
+            f"{fixed / div:.2f} {uname}; compute of one pass {g.total_compute}",
+            f"budgets and peaks in {uname} of device memory (activations + fixed); overhead = "
             "simulated compute / one pass; a strategy's column = its cheapest result whose "
             "peak fits the budget (its running minimum)",
             "",
@@ -520,7 +542,7 @@ class Sweep:
             )
             status = r["status"] + ("*" if r["proven_optimal"] else "")
             cells = "".join(f"{_fmt(_at(curves[s], x)):>9}" for s in names)
-            lines.append(f"{x / 1e9:>7.2f} {status:<12}{over:>8}{bound:>8} {cells}")
+            lines.append(f"{x / div:>7.2f} {status:<12}{over:>8}{bound:>8} {cells}")
         lines += [
             "",
             "* proven optimal (within the MIP gap, for the noise-perturbed costs); time_limit: "
@@ -672,6 +694,7 @@ def plot_sweep(
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     xmax = max((int(r["peak_memory"]) for r in rows if r["peak_memory"] is not None), default=1)
+    div, uname = _scale(xmax)
     strategies = [
         s
         for s in dict.fromkeys(r["strategy"] for r in rows)
@@ -680,7 +703,7 @@ def plot_sweep(
     for s in strategies:
         label, marker, colour = _STYLE.get(s, (s, ".", "gray"))
         pts = [
-            (int(r["peak_memory"]) / 1e9, float(r["overhead"]))
+            (int(r["peak_memory"]) / div, float(r["overhead"]))
             for r in rows
             if r["strategy"] == s and r["overhead"] is not None
         ]
@@ -688,24 +711,24 @@ def plot_sweep(
             continue
         ax.scatter(*zip(*pts, strict=True), marker=marker, color=colour, s=12, alpha=0.5)
         curve = running_min(rows, s)
-        xs = [x / 1e9 for x, _ in curve] + [xmax / 1e9]
+        xs = [x / div for x, _ in curve] + [xmax / div]
         ys = [y for _, y in curve] + [curve[-1][1]]
         ax.step(xs, ys, where="post", color=colour, label=label, marker=marker, markevery=[0])
     ref = [r for r in rows if r["strategy"] == "checkpoint_all" and r["overhead"] is not None]
     if ref:
-        x0, y0 = int(ref[0]["peak_memory"]) / 1e9, float(ref[0]["overhead"])
+        x0, y0 = int(ref[0]["peak_memory"]) / div, float(ref[0]["overhead"])
         label, marker, colour = _STYLE["checkpoint_all"]
         ax.scatter([x0], [y0], marker=marker, color=colour, s=80, zorder=5, label=label)
         ax.plot([0, x0], [y0, y0], ls="--", color=colour, lw=1)
-        ax.plot([x0, max(x0, xmax / 1e9) * 1.5], [y0, y0], ls="-", color=colour, lw=1)
+        ax.plot([x0, max(x0, xmax / div) * 1.5], [y0, y0], ls="-", color=colour, lw=1)
     if xlim is None:
-        xs_all = [int(r["peak_memory"]) / 1e9 for r in rows if r["peak_memory"] is not None]
+        xs_all = [int(r["peak_memory"]) / div for r in rows if r["peak_memory"] is not None]
         xlim = (0.0, max(xs_all, default=1.0) * 1.05)
     ax.set_xlim(*xlim)
     ax.set_ylim(0.95, 1.5)
-    if xlim[0] <= DEVICE_MEMORY / 1e9 <= xlim[1]:
-        ax.axvline(DEVICE_MEMORY / 1e9, ls=":", color="black", lw=1)
-    ax.set_xlabel("Memory budget (GB)")
+    if uname == "GB" and xlim[0] <= DEVICE_MEMORY / div <= xlim[1]:
+        ax.axvline(DEVICE_MEMORY / div, ls=":", color="black", lw=1)
+    ax.set_xlabel(f"Memory budget ({uname})")
     ax.set_ylabel("Overhead (x)")
     if title:
         ax.set_title(title, fontsize=8)
@@ -723,21 +746,41 @@ _SWEEPS: dict[tuple[Any, ...], Sweep] = {}
 
 
 def specs(config: ExperimentConfig) -> list[SweepSpec]:
-    """The sweeps of an experiment run: the paper's three configurations, from the published
-    graphs (when ``config.shared_graphs`` is set) and from the zoo (full mode; quick mode uses
-    the zoo only without published graphs)."""
+    """The sweeps of an experiment run.
+
+    The paper's three configurations from the published graphs (when ``config.shared_graphs``
+    is set) and from the zoo, plus the published VGG19 and ResNet50 graphs (for the
+    approximation table). Quick mode: the three published graphs only (the zoo ones when the
+    graphs are absent), 2 global and 1 local MILP point, LP threshold-sweep rounding only.
+    ``config.select`` keeps the listed labels; ``config.points`` sets the global points.
+    """
     extra: dict[str, Any] = {"time_limit_s": config.time_limit_s, "threads": config.threads}
     if config.quick:
-        extra |= {"points": 3, "local_points": 2, "lp_roundings": ("sweep",)}
+        extra |= {"points": 2, "local_points": 1, "lp_roundings": ("sweep",)}
+    if config.points is not None:
+        extra |= {"points": config.points, "local_points": max(1, config.points // 2)}
     out = []
     files = config.shared_graphs
-    for model, batch, stem, xlim in PAPER_CONFIGS:
+    configs: list[tuple[str, int, str, tuple[float, float] | None]] = list(PAPER_CONFIGS)
+    if not config.quick:
+        configs += [("VGG19", 256, "vgg19_b256", None), ("ResNet50", 256, "resnet50_b256", None)]
+    for model, batch, stem, xlim in configs:
+        lim = xlim or _XLIMS.get((model.lower(), batch))
+        paper = (model, batch, stem, xlim) in PAPER_CONFIGS
         if files is not None:
             path = str(files / f"{stem}_train.json")
-            out.append(SweepSpec(f"{stem}_paper", graph_file=path, xlim=xlim, **extra))
-        if not config.quick or files is None:
+            out.append(SweepSpec(f"{stem}_paper", graph_file=path, xlim=lim, **extra))
+        if paper and (not config.quick or files is None):
             zoo: dict[str, Any] = {"model": model, "batch_size": batch, "platform": "p32xlarge"}
-            out.append(SweepSpec(f"{stem}_zoo", xlim=xlim, **zoo, **extra))
+            out.append(SweepSpec(f"{stem}_zoo", xlim=lim, **zoo, **extra))
+    if config.select:
+        unknown = set(config.select) - {s.label for s in out}
+        if unknown:
+            raise ValueError(
+                f"unknown sweep {sorted(unknown)[0]!r}; choose from "
+                + ", ".join(s.label for s in out)
+            )
+        out = [s for s in out if s.label in config.select]
     return out
 
 
@@ -772,10 +815,24 @@ def summarize(
 ) -> list[Path]:
     """Write each sweep's outputs under ``config.out / "sweep" / <label>``."""
     paths: list[Path] = []
+    index = []
     for s in selected or specs(config):
         sweep = _sweep(s)
-        paths += sweep.write(sweep.rows(results), config.out / NAME / s.safe_label)
-    return paths
+        folder = config.out / NAME / s.safe_label
+        paths += sweep.write(sweep.rows(results), folder)
+        index.append(
+            {
+                "label": s.label,
+                "model": s.model or sweep.graph.name,
+                "batch_size": s.batch_size if s.model else None,
+                "source": "zoo" if s.model else "published graph",
+                "graph_file": s.graph_file,
+                "folder": str(folder.relative_to(config.out)),
+            }
+        )
+    idx = config.out / NAME / "index.json"
+    _write_text(idx, json.dumps(index, indent=1) + "\n")
+    return [*paths, idx]
 
 
 def with_overrides(spec: SweepSpec, **kwargs: Any) -> SweepSpec:
