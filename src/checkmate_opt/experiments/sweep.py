@@ -6,11 +6,14 @@ For one graph (a graph file, or a zoo model with a cost model):
    articulation points, checkpoint last node, √n (articulation points and linearized), the two
    greedy variants over 300 segment sizes, Griewank's revolve on chains (one result per slot
    count);
-2. the MILP at *global* budget points, spread between the smallest memory in which the most
-   demanding forward node runs and the checkpoint-all peak (plus the checkpoint-all peak
-   itself), each seeded with the cheapest result found so far within its budget;
+2. the MILP at *global* budget points, spread between the least memory any schedule needs
+   (the largest inputs-plus-output footprint of a node) and the checkpoint-all peak (plus the
+   checkpoint-all peak itself), each seeded with the cheapest result found so far within its
+   budget. The paper starts at the footprint of the forward nodes only; on VGG16 the first
+   convolution's gradient needs more, so half of its points were infeasible by construction;
 3. the MILP at *local* points, ``0.5 r ... 1.5 r`` with ``r`` the smallest peak of any result
-   so far (where the optimal curve bends), seeded the same way;
+   so far (where the optimal curve bends), again from the least feasible memory up, seeded the
+   same way;
 4. LP relaxation + rounding variants at every MILP budget.
 
 Every figure comes from simulating the schedule. A solve that hits its time limit keeps its
@@ -339,7 +342,9 @@ class Sweep:
             return sorted({max(0, b - fixed) for b in self.spec.budgets})
         ref = next(r for r in self.baselines if r.strategy == "checkpoint_all")
         assert ref.report is not None
-        lo = self.graph.max_degree_memory()
+        # the paper starts at the forward footprint; below the largest footprint of any node
+        # (backward ones included) every budget is infeasible by construction, so start there
+        lo = max(self.graph.max_degree_memory(), self.graph.min_feasible_memory())
         hi = ref.report.peak_activation_memory
         for r in self.baselines:
             rep = r.report
@@ -369,7 +374,10 @@ class Sweep:
         k = self.k_local
         done = set(self.global_budgets())
         u = _unit(self.graph)
-        return sorted({_round_up(0.5 * r + (j / k) * r, u) for j in range(k)} - done)
+        # the paper's 0.5 r ... 1.5 r, from the least feasible memory up (as the global points)
+        lo = max(0.5 * r, self.graph.min_feasible_memory())
+        hi = 1.5 * r
+        return sorted({_round_up(lo + (j / k) * (hi - lo), u) for j in range(k)} - done)
 
     # -- tasks --------------------------------------------------------------------------
     def key(self, kind: str, budget: int) -> str:
