@@ -718,6 +718,21 @@ def plot_sweep(
         if not pts:
             continue
         ax.scatter(*zip(*pts, strict=True), marker=marker, color=colour, s=12, alpha=0.5)
+        if s == MILP:  # solves stopped by the time limit: their incumbent, circled
+            cut = [
+                (int(r["peak_memory"]) / div, float(r["overhead"]))
+                for r in rows
+                if r["strategy"] == s and r["overhead"] is not None and r["status"] == "time_limit"
+            ]
+            if cut:
+                ax.scatter(
+                    *zip(*cut, strict=True),
+                    marker="o",
+                    facecolors="none",
+                    edgecolors=colour,
+                    s=60,
+                    label="MILP stopped at the time limit",
+                )
         curve = running_min(rows, s)
         xs = [x / div for x, _ in curve] + [xmax / div]
         ys = [y for _, y in curve] + [curve[-1][1]]
