@@ -33,9 +33,11 @@ __all__ = [
     "NAME",
     "baselines_point",
     "milp_point",
+    "study_tasks",
     "summarize",
     "table_rows",
     "tasks",
+    "write_outputs",
 ]
 
 NAME = "max_batch_study"
@@ -187,38 +189,53 @@ def _grid(model: str, quick: bool) -> tuple[int, int, int]:
     return (lo, hi, max(1, (hi - lo) // 8)) if quick else (lo, hi, 1)
 
 
-def tasks(config: ExperimentConfig) -> list[Task]:
-    """One baseline search per model and protocol, one MILP per model."""
+def study_tasks(
+    grids: Mapping[str, tuple[int, int, int]],
+    *,
+    time_limit_s: float,
+    threads: int = 1,
+    memory_limit: int = MEMORY_LIMIT,
+    platform: str = PLATFORM,
+) -> list[Task]:
+    """One baseline search per model (grid ``lo, hi, step``) and protocol, one MILP per model."""
     out = []
     here = __name__
-    for m in _models(config):
-        lo, hi, step = _grid(m, config.quick)
+    common = {"memory_limit": memory_limit, "platform": platform}
+    tag = f"{platform}_{memory_limit}"
+    for m, (lo, hi, step) in grids.items():
         for p in PROTOCOLS:
-            kw = {"model": m, "protocol": p, "lo": lo, "hi": hi, "step": step}
-            out.append(Task(f"maxbatch_{m}_{p}_{lo}-{hi}-{step}", f"{here}:baselines_point", kw))
-        kw2 = {"model": m, "time_limit_s": config.time_limit_s, "threads": config.threads}
-        key = f"maxbatch_{m}_milp_t{config.time_limit_s:g}_p{config.threads}"
-        out.append(Task(key, f"{here}:milp_point", kw2, threads=config.threads))
+            kw = {"model": m, "protocol": p, "lo": lo, "hi": hi, "step": step, **common}
+            key = f"maxbatch_{m}_{p}_{lo}-{hi}-{step}_{tag}"
+            out.append(Task(key, f"{here}:baselines_point", kw))
+        kw2 = {"model": m, "time_limit_s": time_limit_s, "threads": threads, **common}
+        key = f"maxbatch_{m}_milp_t{time_limit_s:g}_p{threads}_{tag}"
+        out.append(Task(key, f"{here}:milp_point", kw2, threads=threads))
     return out
 
 
+def tasks(config: ExperimentConfig) -> list[Task]:
+    """The study's points: quick mode two models on a coarse grid, full mode all six."""
+    grids = {m: _grid(m, config.quick) for m in _models(config)}
+    return study_tasks(grids, time_limit_s=config.time_limit_s, threads=config.threads)
+
+
 def table_rows(
-    results: Mapping[str, Mapping[str, Any]], config: ExperimentConfig
+    results: Mapping[str, Mapping[str, Any]], points: Sequence[Task]
 ) -> list[dict[str, Any]]:
     """One row per model, strategy and protocol (the MILP's row repeated for each protocol)."""
     rows: list[dict[str, Any]] = []
-    by_task = {t.key: t for t in tasks(config)}
-    for m in _models(config):
+    done = [t for t in points if t.key in results]
+    for m in dict.fromkeys(t.kwargs["model"] for t in points):
         milp = next(
-            (results[k] for k, t in by_task.items() if t.kwargs["model"] == m and "milp" in t.func),
+            (results[t.key] for t in done if t.kwargs["model"] == m and "milp" in t.func),
             None,
         )
         for p in PROTOCOLS:
             base = next(
                 (
-                    results[k]
-                    for k, t in by_task.items()
-                    if t.kwargs.get("protocol") == p and t.kwargs["model"] == m and k in results
+                    results[t.key]
+                    for t in done
+                    if t.kwargs.get("protocol") == p and t.kwargs["model"] == m
                 ),
                 None,
             )
@@ -250,7 +267,10 @@ def table_rows(
                         "protocol": p,
                         "strategy": MILP,
                         "label": LABELS[MILP],
-                        "max_batch_size": milp["max_batch_size"],
+                        # never report a batch size the simulator does not confirm
+                        "max_batch_size": (
+                            None if milp.get("fits_at_max") is False else milp["max_batch_size"]
+                        ),
                         "upper_bound": milp["max_batch_upper"],
                         "status": milp["status"],
                         "note": note.strip("; "),
@@ -362,10 +382,13 @@ def plot(rows: Sequence[Mapping[str, Any]], path_png: Path) -> list[Path]:
 
 def summarize(results: Mapping[str, Mapping[str, Any]], config: ExperimentConfig) -> list[Path]:
     """Write ``max_batch/max_batch.csv``, ``.txt``, ``.png`` and ``.pdf``."""
+    return write_outputs(table_rows(results, tasks(config)), config.out / "max_batch")
+
+
+def write_outputs(rows: Sequence[Mapping[str, Any]], folder: Path) -> list[Path]:
+    """``max_batch.csv``, ``max_batch.txt``, ``protocol_effect.csv``, ``max_batch.png``/``.pdf``."""
     from checkmate_opt.experiments.sweep import write_csv
 
-    rows = table_rows(results, config)
-    folder = config.out / "max_batch"
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / "max_batch.csv"
     fields = ["model", "protocol", "strategy", "label", "max_batch_size", "upper_bound"]
