@@ -89,39 +89,51 @@ def baselines_point(
     step: int,
     memory_limit: int = MEMORY_LIMIT,
     platform: str = PLATFORM,
+    refine: bool = True,
 ) -> dict[str, Any]:
-    """Every baseline's max batch size on ``model`` over ``lo..hi`` (step ``step``).
+    """Every baseline's max batch size on ``model``, searched from ``lo`` upwards.
 
-    When a strategy still succeeds at the top of the grid, the grid is extended upwards (same
-    step) until every strategy fails, so the result is not clipped by the paper's range.
+    The grid ``lo, lo + step, ...`` up to ``hi`` is scanned first, extended upwards (same step)
+    while some strategy still succeeds at its top, so the result is not clipped by the paper's
+    range. With ``refine`` every batch size between a strategy's last success on the grid and
+    the next grid point is then tried (this assumes, as the paper's scan does implicitly, that
+    a strategy failing at a grid point does not succeed again just above it; with ``step`` 1
+    nothing is assumed).
     """
     from checkmate_opt.experiments.max_batch import max_batch_baselines
 
     factory = _factory(model, platform)
     g1 = factory(1)
-    sizes = list(range(lo, hi + 1, step))
-    res = max_batch_baselines(
-        factory,
-        memory_limit=memory_limit,
-        batch_sizes=sizes,
-        protocol=protocol,  # type: ignore[arg-type]
-    )
-    max_batch = dict(res.max_batch)
-    wall = res.wall_time_s
-    top = sizes[-1]
-    while any(b == top for b in max_batch.values()) and top < 16 * hi:
-        more = list(range(top + step, top + step * (len(sizes) // 2 + 2), step))
-        ext = max_batch_baselines(
+    best: dict[str, int | None] = {}
+    tried: set[int] = set()
+    wall = 0.0
+
+    def scan(sizes: list[int]) -> None:
+        nonlocal wall
+        sizes = [b for b in sizes if b not in tried]
+        if not sizes:
+            return
+        res = max_batch_baselines(
             factory,
             memory_limit=memory_limit,
-            batch_sizes=more,
+            batch_sizes=sizes,
             protocol=protocol,  # type: ignore[arg-type]
         )
-        wall += ext.wall_time_s
-        for s, b in ext.max_batch.items():
-            if b is not None:
-                max_batch[s] = b
+        wall += res.wall_time_s
+        tried.update(sizes)
+        for s, b in res.max_batch.items():
+            old = best.get(s)
+            best[s] = b if old is None else (old if b is None else max(old, b))
+
+    grid = list(range(lo, hi + 1, step))
+    scan(grid)
+    top = grid[-1]
+    while any(b == top for b in best.values()) and top < 16 * hi:
+        more = list(range(top + step, top + step * (len(grid) // 2 + 2), step))
+        scan(more)
         top = more[-1]
+    if refine and step > 1:
+        scan(sorted({b + k for b in best.values() if b is not None for k in range(1, step)}))
     return {
         "model": model,
         "protocol": protocol,
@@ -129,7 +141,9 @@ def baselines_point(
         "fixed_memory": g1.fixed_memory,
         "nodes": g1.n,
         "grid": [lo, top, step],
-        "max_batch": max_batch,
+        "refined": refine and step > 1,
+        "batch_sizes_tried": len(tried),
+        "max_batch": best,
         "wall_time_s": round(wall, 3),
     }
 
@@ -185,8 +199,9 @@ def _models(config: ExperimentConfig) -> list[str]:
 
 def _grid(model: str, quick: bool) -> tuple[int, int, int]:
     lo, hi = MODELS[model]
-    # quick: about 8 points over the paper's range; full: every batch size, as the paper
-    return (lo, hi, max(1, (hi - lo) // 8)) if quick else (lo, hi, 1)
+    # a coarse grid, then every batch size just above each strategy's last success (see
+    # baselines_point): quick about 8 grid points over the paper's range, full about 32
+    return (lo, hi, max(1, (hi - lo) // (8 if quick else 32)))
 
 
 def study_tasks(
@@ -241,6 +256,8 @@ def table_rows(
             )
             if base is not None:
                 grid = "{}..{} step {}".format(*base["grid"])
+                if base.get("refined"):
+                    grid += ", refined to 1"
                 for s in LABELS:
                     if s in base["max_batch"]:
                         rows.append(
