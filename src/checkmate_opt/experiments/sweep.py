@@ -512,6 +512,11 @@ class Sweep:
     def _xlim(self) -> tuple[float, float] | None:
         if self.spec.xlim is not None:
             return self.spec.xlim
+        if self.spec.graph_file is not None:  # a published graph: the paper's x-range
+            stem = Path(self.spec.graph_file).name.removesuffix("_train.json")
+            for _, _, paper_stem, lim in PAPER_CONFIGS:
+                if stem == paper_stem:
+                    return lim
         key = ((self.spec.model or "").lower(), self.spec.batch_size)
         return _XLIMS.get(key)
 
