@@ -202,8 +202,8 @@ def test_ctrl_c_keeps_finished_points_and_a_rerun_resumes(tmp_path: Path) -> Non
 
 @pytest.mark.highs
 def test_figures_quick_on_a_published_graph(tmp_path: Path, shared_graphs: Path, capsys) -> None:
-    """A smaller-than---quick figures run: one published graph, the sweep (and the studies that
-    read it); the full --quick run is the slow test below."""
+    """A smaller-than---quick figures run: one published graph, the sweep and the approximation
+    table built from it; the full --quick run is the slow test below."""
     out = tmp_path / "figs"
     argv = [
         "figures",
@@ -211,7 +211,7 @@ def test_figures_quick_on_a_published_graph(tmp_path: Path, shared_graphs: Path,
         str(out),
         "--quick",
         "--studies",
-        "sweep",
+        "sweep,approximation",
         "--sweeps",
         "vggunet_b32_paper",
         "--time-limit",
@@ -233,6 +233,10 @@ def test_figures_quick_on_a_published_graph(tmp_path: Path, shared_graphs: Path,
     info = json.loads((out / "run_info.json").read_text(encoding="utf-8"))
     assert info["quick"] is True
     assert info["points"] > 0
+    assert info["studies"] == ["sweep", "approximation"]
+    # the approximation study read the sweep written before it (the orchestrator's order)
+    table = (out / "approximation" / "approximation.csv").read_text(encoding="utf-8")
+    assert "U-Net" in table or "vgg_unet" in table.lower()
 
 
 @pytest.mark.slow
