@@ -191,6 +191,8 @@ def plot(table: Sequence[Mapping[str, Any]], path_png: Path) -> list[Path]:
         for r in part:  # hollow marker: the MILP stopped at its time limit
             if r["milp_cost"] is not None and not r["milp_proven_optimal"]:
                 ax.plot(r["budget"], r["milp_cost"], "s", mfc="white", mec="tab:red", ms=6)
+        if not part:
+            ax.text(0.5, 0.5, "no finished points", ha="center", transform=ax.transAxes)
         ax.set_title(f"variant {v}", fontsize=9)
         ax.set_xlabel("Memory budget (activations)")
     axes[0].set_ylabel("Cost (node evaluations)")
