@@ -16,6 +16,10 @@ For one graph (a graph file, or a zoo model with a cost model):
    same way;
 4. LP relaxation + rounding variants at every MILP budget.
 
+The paper's script filed its two greedy sweeps under each other's names (its "AP greedy" curve
+is the linearized greedy, and on non-chains the AP greedy overwrote "Generalized √n"); here
+every result keeps its own strategy name and label.
+
 Every figure comes from simulating the schedule. A solve that hits its time limit keeps its
 incumbent, with status ``time_limit`` in the outputs.
 
