@@ -371,7 +371,8 @@ def plot(rows: Sequence[Mapping[str, Any]], path_png: Path) -> list[Path]:
     models = list(dict.fromkeys(r["model"] for r in rows))
     strategies = [s for s in LABELS if s != "checkpoint_last_node"]
     colors = ["black", "tab:blue", "tab:cyan", "darkcyan", "tab:green", "olive", "tab:red"]
-    fig, axes = plt.subplots(1, 2, figsize=(max(6.0, 1.6 * len(models) * 2), 3.6), sharey=True)
+    # one panel per protocol, stacked: the chart grows with the number of models
+    fig, axes = plt.subplots(2, 1, figsize=(max(6.0, 1.4 * len(models) + 1.5), 6.4), sharey=True)
     width = 0.8 / len(strategies)
     for ax, p in zip(axes, PROTOCOLS, strict=True):
         for j, (s, c) in enumerate(zip(strategies, colors, strict=True)):
@@ -386,10 +387,12 @@ def plot(rows: Sequence[Mapping[str, Any]], path_png: Path) -> list[Path]:
         ax.set_xticks(range(len(models)), models, rotation=20, fontsize=8)
         ax.set_title(f"protocol: {p}", fontsize=9)
         ax.axhline(1.0, color="grey", lw=0.5)
-    axes[0].set_ylabel("Max batch size / checkpoint all")
+        ax.margins(y=0.12)  # room for the value labels above the bars
+    for ax in axes:
+        ax.set_ylabel("Max batch / checkpoint all", fontsize=8)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     pdf = path_png.with_suffix(".pdf")
     fig.savefig(path_png, dpi=200)
     fig.savefig(pdf)
