@@ -1,0 +1,142 @@
+"""What ``keras.RematScope(mode="list_of_layers")`` really saves on this CPU.
+
+For each model and variant (plain training; the list :func:`remat_layers` chooses for each
+budget; every listable layer) a fresh Python process builds the model inside the scope,
+compiles it (graph mode, no XLA) and runs ``fit`` for a few steps. Measured in that process:
+the max resident set size (``ru_maxrss``) before ``fit`` and after it, so the difference is
+what training added on top of TensorFlow and the model, and the mean step time.
+``tf.config.experimental.get_memory_info`` is tried on ``CPU:0`` and reported as unavailable
+when TensorFlow does not track that device. Predicted figures come from simulating the
+restricted schedule of each list (activation bytes only).
+
+Usage::
+
+    TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/keras_remat_memory.py \
+        [--models relu swish] [--batch 32] [--steps 5] [--budgets 0.8x 0.6x]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+MB = 2**20
+
+
+def build(kind: str) -> Any:
+    """An 8-layer Conv2D chain (32 channels, 64x64) with ``relu`` or ``swish`` activations."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((64, 64, 16))
+    x = inp
+    for i in range(8):
+        x = layers.Conv2D(32, 3, padding="same", activation=kind, name=f"c{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    return keras.Model(inp, layers.Dense(4, name="head")(x), name=f"chain_{kind}")
+
+
+def child(kind: str, names: list[str], batch: int, steps: int) -> dict:
+    import resource
+    import time
+
+    import numpy as np
+    import tensorflow as tf
+
+    import keras
+
+    with keras.RematScope(mode="list_of_layers", layer_names=names):
+        model = build(kind)
+    model.compile(keras.optimizers.SGD(0.01), "mse", jit_compile=False)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch * steps, 64, 64, 16)).astype("float32")
+    y = rng.standard_normal((batch * steps, 4)).astype("float32")
+    # trace on a 2-example batch, so the max RSS before the measured fit holds no activations
+    model.fit(x[:2], y[:2], batch_size=2, epochs=1, verbose=0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    t0 = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+    step_s = (time.perf_counter() - t0) / steps
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    try:
+        info = tf.config.experimental.get_memory_info("CPU:0")
+        tf_info: Any = {k: int(v) for k, v in info.items()}
+    except Exception as err:  # TensorFlow tracks GPU (and TPU) allocators only
+        tf_info = f"unavailable ({type(err).__name__})"
+    return {
+        "rss_before_fit": before,
+        "max_rss": after,
+        "step_s": step_s,
+        "tf_memory_info": tf_info,
+    }
+
+
+def run_child(kind: str, names: list[str], batch: int, steps: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", kind, "--names", ",".join(names)]
+    cmd += ["--batch", str(batch), "--steps", str(steps)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--models", nargs="+", default=["relu", "swish"])
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--budgets", nargs="+", default=["0.8x", "0.6x"])
+    p.add_argument("--child")
+    p.add_argument("--names", default="")
+    a = p.parse_args()
+    if a.child:
+        names = [n for n in a.names.split(",") if n]
+        print(json.dumps(child(a.child, names, a.batch, a.steps)))
+        return
+
+    import keras
+    from checkmate_opt.execution.keras_remat import (
+        _unlistable,
+        effective_dropped,
+        listed_schedule,
+        remat_layers,
+    )
+    from checkmate_opt.importers.keras import extract_layers, graph_from_keras
+    from checkmate_opt.simulate import simulate
+
+    print(
+        "| model | variant | listed | predicted peak act. MB | predicted overhead | "
+        "max RSS MB | RSS added by fit MB | step s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for kind in a.models:
+        model = build(kind)
+        g = graph_from_keras(model, batch_size=a.batch)
+        infos, _ = extract_layers(model, batch_size=a.batch)
+        variants: list[tuple[str, list[int]]] = [("plain", [])]
+        for b in a.budgets:
+            r = remat_layers(model, budget=b, batch_size=a.batch)
+            variants.append((f"remat_layers {b}", list(r.dropped)))
+        listable = [v for v, info in enumerate(infos[:-1]) if _unlistable(info, 1, keras) is None]
+        variants.append(("every listable layer", listable))
+        for label, dropped in variants:
+            rep = simulate(g, listed_schedule(g, set(effective_dropped(g, dropped))))
+            names = [infos[v].layer.name for v in dropped]
+            m = run_child(kind, names, a.batch, a.steps)
+            print(
+                f"| {model.name} | {label} | {','.join(names) or '-'} | "
+                f"{rep.peak_activation_memory / MB:.1f} | {rep.overhead:.3f} | "
+                f"{m['max_rss'] / MB:.0f} | {(m['max_rss'] - m['rss_before_fit']) / MB:.0f} | "
+                f"{m['step_s']:.2f} |",
+                flush=True,
+            )
+        print(f"tf.config.experimental.get_memory_info('CPU:0'): {m['tf_memory_info']}")
+
+
+if __name__ == "__main__":
+    main()
