@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from checkmate_opt.cli import demo, export, generate, max_batch, plot, solve, zoo
+from checkmate_opt.cli import demo, export, generate, max_batch, plot, solve, train_demo, zoo
 from checkmate_opt.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_STATUS_HELP,
@@ -26,7 +26,7 @@ from checkmate_opt.errors import CheckmateError
 __all__ = ["build_parser", "entry", "main"]
 
 #: command modules in the order of ``--help``; each has ``add_parser(sub)`` and ``run(args)``
-COMMANDS = (demo, generate, solve, plot, zoo, export, max_batch)
+COMMANDS = (demo, generate, solve, plot, zoo, export, max_batch, train_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,8 +16,11 @@ What a node computes:
 * gradient node ``2L - j`` (the gradient of layer ``j``'s output, one tensor per output): for
   each consumer ``i`` of ``j``, a vector-Jacobian product through ``i``: the executor runs ``i``
   once more under a ``tf.GradientTape`` on the registers of its inputs and asks for the
-  gradient with respect to ``j``'s outputs, seeded with the gradient register of ``i``; the
-  loss node is differentiated the same way for the last layer. The first such product through
+  gradient with respect to ``j``'s outputs, seeded with the gradient register of ``i``. Through
+  the last layer the product differentiates ``loss(y, layer(...))`` in one tape instead (Keras
+  computes a softmax output's cross-entropy from the logits; this keeps plain training's
+  arithmetic); the last layer's own gradient node is the loss's gradient with respect to the
+  prediction, computed as the schedule says. The first such product through
   ``i`` in a step also yields the gradients of ``i``'s weights (layers without producers get
   theirs in their own gradient node), accumulated per variable so shared layers sum.
 
@@ -452,11 +455,23 @@ class ScheduledStep:
             for t in watched:
                 tape.watch(t)
             outs = self._call(i, lambda p, k: ctx.inputs[-1 - p] if p < 0 else held[p][k], ctx)
+            if i == self.L - 1:
+                # through the last layer, differentiate loss(layer(...)) in one tape: Keras
+                # computes a softmax output's cross-entropy from its logits, and only this
+                # way takes the same path (and rounding) as plain training
+                fused = self.loss(ctx.y, outs[0])
         self.stats.vjp_reruns[i] += 1
-        pairs = [(o, g) for o, g in zip(outs, dy, strict=False) if g is not None]
         params = list(unit.weights) if want_params else []
         sources = watched + params
-        got = tape.gradient([o for o, _ in pairs], sources, output_gradients=[g for _, g in pairs])
+        if i == self.L - 1:
+            got = tape.gradient(fused, sources)
+            del fused
+        else:
+            pairs = [(o, g) for o, g in zip(outs, dy, strict=False) if g is not None]
+            got = tape.gradient(
+                [o for o, _ in pairs], sources, output_gradients=[g for _, g in pairs]
+            )
+            del pairs
         del tape, outs
         if j is not None and add is not None:
             pos = 0
