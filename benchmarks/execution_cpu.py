@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=MODELS)
     p.add_argument("--budgets", nargs="+", default=["all", "1.0x", "0.8x", "0.65x"])
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batch", type=int, default=None, help="default: each preset's own")
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--strategy", default="optimal")
     p.add_argument("--time-limit", type=float, default=60.0)
@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             "checkmate_opt.execution.measure",
             "--model",
             model,
-            "--batch",
-            str(args.batch),
+            *(["--batch", str(args.batch)] if args.batch else []),
             "--steps",
             str(args.steps),
             "--strategy",

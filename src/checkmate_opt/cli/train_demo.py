@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from checkmate_opt.cli.common import check_output
 
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise ValueError(f"--steps must be at least 1, got {args.steps}")
     out_path = check_output(args.output)
+    # TensorFlow's CPU allocator keeps statistics only as a BFC allocator, chosen at start-up
+    os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
     res = train_demo(
         model=args.model,
         steps=args.steps,

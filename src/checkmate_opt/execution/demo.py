@@ -87,9 +87,9 @@ def train_demo(
 
     ``budget`` is an activation-memory budget (``"0.6x"``: 0.6 x the simulated peak of plain
     training, so plain training exceeds it). ``output``: a figure path (``.png``; a ``.pdf``
-    is written beside it).
+    is written beside it). The allocator peaks are recorded when TensorFlow keeps allocator
+    statistics (on a CPU: started with ``TF_CPU_ALLOCATOR_USE_BFC=true``, as the CLI does).
     """
-    os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # allocator stats on CPU
     import tensorflow as tf
 
     import checkmate_opt as cm

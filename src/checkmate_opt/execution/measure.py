@@ -37,7 +37,8 @@ def _presets() -> dict[str, Callable[[], Any]]:
     from checkmate_opt.execution import models
 
     out: dict[str, Callable[[], Any]] = {
-        "chain": lambda: models.small_chain(depth=12, width=1024, features=256),
+        # wide batch, narrow layers: activations (not weights) dominate
+        "chain": lambda: models.small_chain(depth=24, width=256, features=256),
         "vgg": lambda: models.small_vgg(size=64, width=16),
         "residual": lambda: models.small_residual(size=64, width=16, blocks=4),
         "unet": lambda: models.small_unet(size=64, width=16),
@@ -49,6 +50,9 @@ def _presets() -> dict[str, Callable[[], Any]]:
     out["transformer"] = lambda: small.small_transformer(seq_len=64, dim=64, blocks=3)
     return out
 
+
+#: batch size of each preset
+BATCH = {"chain": 1024}
 
 #: model names :func:`measure_model` knows (CPU-sized: activations of a few MB to tens of MB)
 PRESETS: tuple[str, ...] = ("chain", "vgg", "residual", "unet", "transformer")
@@ -96,15 +100,19 @@ def _run(
 def measure_model(
     name: str,
     *,
-    batch: int,
-    budgets: Sequence[str],
+    batch: int | None = None,
+    budgets: Sequence[str] = ("all", "1.0x", "0.8x", "0.65x"),
     strategy: str = "optimal",
     steps: int = 5,
     device: str = "CPU:0",
     time_limit_s: float = 60.0,
     builder: Callable[[], Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Plain training, then the executor at each budget; one record per configuration."""
+    """Plain training, then the executor at each budget; one record per configuration.
+
+    ``batch`` defaults to :data:`BATCH` of the preset (32 but for ``chain``); ``budget``
+    ``"all"`` runs the ``checkpoint_all`` schedule (the executor's own reference).
+    """
     import tensorflow as tf
 
     import checkmate_opt as cm
@@ -114,6 +122,7 @@ def measure_model(
 
     keras.utils.set_random_seed(0)
     model = (builder or _presets()[name])()
+    batch = int(batch or BATCH.get(name, 32))
     graph = graph_from_keras(model, batch_size=batch)
     x, y = _batch(model, batch)
     records: list[dict[str, Any]] = []
@@ -184,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: measure one model; JSON lines on stdout."""
     parser = argparse.ArgumentParser(prog="python -m checkmate_opt.execution.measure")
     parser.add_argument("--model", required=True, choices=PRESETS)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=None)
     parser.add_argument("--budgets", nargs="+", default=["all", "1.0x", "0.7x", "0.5x"])
     parser.add_argument("--strategy", default="optimal")
     parser.add_argument("--steps", type=int, default=5)
