@@ -25,7 +25,15 @@ What the mechanism cannot take, with the reason recorded in :attr:`RematLayers.e
   so a compiled ``fit`` fails with "The custom_gradient decorator currently supports keywords
   arguments only when eager execution is enabled";
 * layers called more than once (the list names a layer, so every call would be recomputed);
-* the last layer (the loss consumes its output at once; nothing to drop).
+* the last layer (the loss consumes its output at once; nothing to drop);
+* (``tf_rules``, on by default) layers whose listing frees nothing on TensorFlow, which keeps
+  a tensor exactly as long as some gradient reads it: when a consumer's gradient reads the
+  output as its input (``Conv2D``, ``Dense``, normalisations, ``MaxPooling``...), the output
+  stays whether or not the layer is listed; when the layer's own gradient never reads its
+  output (a ``Conv2D`` without activation), plain training frees it already. Listing such a
+  layer only adds the recomputation and its temporaries (the graph-mode ``recompute_grad``
+  copies every input of the layer when it recomputes it): this is why a list of every
+  convolution of a relu network trains with *more* memory than plain ``fit``.
 """
 
 from __future__ import annotations
@@ -204,6 +212,83 @@ def _unlistable(info: Any, calls: int, keras: Any) -> str | None:
     return None
 
 
+# What TensorFlow's gradients read (graph mode frees a tensor once nothing left reads it).
+# Activations whose gradient reads the activation's output (ReluGrad, SigmoidGrad, ...):
+_OUTPUT_GRAD_ACTIVATIONS = {"relu", "sigmoid", "tanh", "softmax", "elu"}
+# layer classes whose gradient reads the layer's own output
+_OUTPUT_GRAD_CLASSES = {"ReLU", "Softmax", "ELU", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D"}
+# layer classes whose gradient needs only the shapes of their inputs (or a mask), not the values
+_INPUT_FREE_CLASSES = {
+    "Add",
+    "Subtract",
+    "Average",
+    "Concatenate",
+    "Reshape",
+    "Flatten",
+    "Permute",
+    "RepeatVector",
+    "Identity",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "ZeroPadding3D",
+    "Cropping1D",
+    "Cropping2D",
+    "Cropping3D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AveragePooling3D",
+    "ReLU",
+    "Softmax",
+    "ELU",
+}
+
+
+def _activation(info: Any) -> str:
+    act = info.config.get("activation", "linear")
+    return act if isinstance(act, str) else str(getattr(act, "__name__", act))
+
+
+def _reads_own_output(info: Any) -> bool:
+    """Whether the layer's gradient reads its output (so plain training keeps it)."""
+    if info.class_name in _OUTPUT_GRAD_CLASSES:
+        return True
+    return _activation(info) in _OUTPUT_GRAD_ACTIVATIONS
+
+
+def _reads_input(info: Any) -> bool:
+    """Whether the layer's gradient reads its input values (unknown classes: yes)."""
+    if info.class_name in _INPUT_FREE_CLASSES:
+        return False
+    if info.class_name == "Activation":
+        return _activation(info) not in (_OUTPUT_GRAD_ACTIVATIONS | {"linear"})
+    if info.class_name.startswith("UpSampling"):
+        return info.config.get("interpolation", "nearest") != "nearest"
+    return True
+
+
+def _no_gain(infos: Any, users: list[list[int]], v: int) -> str | None:
+    """Why listing forward node ``v`` would free nothing on TensorFlow (None: it frees it)."""
+    for u in users[v]:
+        if _reads_input(infos[u]):
+            return (
+                f"its consumer {infos[u].name!r} ({infos[u].class_name}) reads its input in its "
+                "own gradient, so this output stays in memory whether or not it is listed"
+            )
+    if not _reads_own_output(infos[v]):
+        return (
+            "TensorFlow already frees its output after the forward pass (its gradient does not "
+            "read it), so listing it would only add recomputation"
+        )
+    return None
+
+
 def _peak(graph: Graph, dropped: set[int]) -> int:
     return simulate(graph, listed_schedule(graph, dropped)).peak_activation_memory
 
@@ -217,6 +302,7 @@ def remat_layers(
     cost_model: Any = None,
     platform: str | None = None,
     top_up: bool = True,
+    tf_rules: bool = True,
     **solve_kwargs: Any,
 ) -> RematLayers:
     """Choose the ``RematScope`` layer list of ``model`` for an activation-memory budget.
@@ -237,6 +323,11 @@ def remat_layers(
     top_up
         While the restricted schedule is over the budget, also list other listable layers,
         largest output first, each only if it lowers the simulated peak.
+    tf_rules
+        Leave out layers whose listing frees nothing on TensorFlow: a consumer's gradient
+        reads the output anyway (``Conv2D``, ``Dense``, normalisations, ...), or the layer's own
+        gradient never read it (a ``Conv2D`` without activation), so plain training already
+        frees it. ``False`` keeps only the mechanism's own limits (the graph model's view).
     **solve_kwargs
         Passed to :func:`checkmate_opt.solve` (``options=``, ``solver=``, ...).
 
@@ -260,9 +351,14 @@ def remat_layers(
     blocked = {v: _unlistable(infos[v], calls[id(infos[v].layer)], keras) for v in range(L)}
     blocked[L - 1] = blocked[L - 1] or "the last layer (the loss reads its output at once)"
     neighbours = [set(deps[v]) for v in range(L)]
+    users: list[list[int]] = [[] for _ in range(L)]
     for v in range(L):
         for p in deps[v]:
             neighbours[p].add(v)
+            users[p].append(v)
+    if tf_rules:
+        for v in range(L):
+            blocked[v] = blocked[v] or _no_gain(infos, users, v)
 
     excluded: dict[str, str] = {}
     chosen: set[int] = set()
