@@ -10,8 +10,10 @@ bytes). Examples::
 Writes ``benchmarks/results/execution_cpu.jsonl`` and prints a table. Columns: predicted =
 simulated peak activation memory + parameter gradients; alloc = TensorFlow allocator peak
 during a step over the bytes in use at its start; live = the executor's own count of live
-tensors it created; overheads are step time over plain GradientTape training (measured) and
-compute cost over one pass (predicted, FLOP cost model).
+tensors it created; held = the allocator's largest bytes in use between two operations of
+the schedule (what is held, without the temporaries inside an operation); overheads are
+step time over plain GradientTape training (measured) and compute cost over one pass
+(predicted, FLOP cost model).
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ def table(records: list[dict[str, Any]]) -> str:
     """A markdown table of measurement records."""
     mb = 1e6
     lines = [
-        "| model | config | budget | predicted MB | alloc MB | live MB | pred. overhead "
-        "| meas. overhead | step s |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| model | config | budget | predicted MB | held MB | alloc MB | live MB "
+        "| pred. overhead | meas. overhead | step s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in records:
         if "step_s" not in r:
@@ -44,8 +46,10 @@ def table(records: list[dict[str, Any]]) -> str:
         pred = (r["predicted_activation"] + r["parameter_bytes"]) / mb
         live = r.get("live_peak")
         alloc = r.get("alloc_peak")
+        held = r.get("alloc_between_peak")
         lines.append(
             f"| {r['model']} | {r['config']} | {r['budget'] or '-'} | {pred:.1f} "
+            f"| {'-' if not held else f'{held / mb:.1f}'} "
             f"| {'-' if alloc is None else f'{alloc / mb:.1f}'} "
             f"| {'-' if live is None else f'{live / mb:.1f}'} "
             f"| {r['predicted_overhead']:.3f} | {r['measured_overhead']:.2f} | {r['step_s']:.3f} |"

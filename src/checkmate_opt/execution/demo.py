@@ -37,6 +37,8 @@ class DemoResult:
     live_timeline: list[int] = field(default_factory=list)
     predicted_timeline: list[int] = field(default_factory=list)
     noremat_timeline: list[int] = field(default_factory=list)
+    alloc_after: list[int] = field(default_factory=list)
+    alloc_within: list[int] = field(default_factory=list)
     plain_seconds: float = 0.0
     remat_seconds: float = 0.0
     figures: list[Path] = field(default_factory=list)
@@ -152,9 +154,13 @@ def train_demo(
         apply_gradients=False,
         keep_predictions=False,
         track_memory=True,
+        probe_device="CPU:0",
     )
     tracked(*batches[0])
     out.live_timeline = list(tracked.stats.live_bytes)
+    if max(tracked.stats.alloc_within, default=0) > 0:
+        out.alloc_after = list(tracked.stats.alloc_after)
+        out.alloc_within = list(tracked.stats.alloc_within)
     fixed = report.fixed_memory
     out.predicted_timeline = [int(v) - fixed for v in report.memory_timeline]
     out.noremat_timeline = [int(v) - fixed for v in noremat.memory_timeline]
@@ -180,10 +186,18 @@ def _plot(res: DemoResult, path: Path) -> list[Path]:
     ax = axes[1]
     ax.plot(np.asarray(res.noremat_timeline) / mb, label="plain (simulated)", color="0.6")
     ax.plot(np.asarray(res.predicted_timeline) / mb, label="schedule (simulated)")
-    ax.plot(np.asarray(res.live_timeline) / mb, label="schedule (measured live)", linestyle=":")
+    ax.plot(np.asarray(res.live_timeline) / mb, label="executor's live tensors", linestyle=":")
+    if res.alloc_after:
+        ax.plot(np.asarray(res.alloc_after) / mb, label="TF allocator, between ops")
+        ax.plot(
+            np.asarray(res.alloc_within) / mb,
+            label="TF allocator, peak within op",
+            linewidth=0.8,
+            alpha=0.7,
+        )
     ax.axhline(res.budget / mb, color="red", linewidth=0.8, label="budget")
     ax.set_xlabel("operation of one step")
-    ax.set_ylabel("activation memory (MB)")
+    ax.set_ylabel("MB (allocator: over step start)")
     ax.set_title("memory within a step")
     ax.legend(fontsize=8)
     if panels == 3:

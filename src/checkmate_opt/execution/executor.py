@@ -108,6 +108,9 @@ class StepStats:
         after every operation. Temporaries inside one operation are not seen.
     live_bytes
         That total after every operation (the measured memory timeline).
+    alloc_after, alloc_within
+        With ``probe_device``: TensorFlow's allocator bytes in use after each operation, and
+        its peak during each operation, both over the bytes in use when the step started.
     seconds
         Wall time of the step.
     """
@@ -117,6 +120,8 @@ class StepStats:
     implied: np.ndarray
     peak_live_bytes: int = 0
     live_bytes: list[int] = field(default_factory=list)
+    alloc_after: list[int] = field(default_factory=list)
+    alloc_within: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -296,6 +301,7 @@ class ScheduledStep:
         apply_gradients: bool = True,
         keep_predictions: bool = True,
         track_memory: bool = False,
+        probe_device: str | None = None,
     ) -> None:
         self.tf = _tf()
         import keras
@@ -326,6 +332,7 @@ class ScheduledStep:
         self.apply_gradients = apply_gradients
         self.keep_predictions = keep_predictions
         self.track_memory = track_memory
+        self.probe_device = probe_device
         self.stats = self._new_stats()
         self.last_gradients: list[Any] | None = None
 
@@ -513,8 +520,13 @@ class ScheduledStep:
         self.stats = self._new_stats()
         tracker = _Tracker() if self.track_memory else None
         L = self.L
+        probe = self.probe_device
+        memory = tf.config.experimental
+        base = memory.get_memory_info(probe)["current"] if probe else 0
         for op in self.operations:
             v = op.node
+            if probe:
+                memory.reset_memory_stats(probe)
             if op.kind is OpKind.FREE:
                 del ctx.regs[v]
             else:
@@ -531,6 +543,10 @@ class ScheduledStep:
                     tracker.add(ctx.regs[v])
             if tracker is not None:
                 tracker.sample()
+            if probe:
+                info = memory.get_memory_info(probe)
+                self.stats.alloc_after.append(int(info["current"] - base))
+                self.stats.alloc_within.append(int(info["peak"] - base))
         leftover = sorted(ctx.regs)
         ctx.regs.clear()
         if leftover:  # the simulator frees everything; a leftover is a bug, not a result
@@ -574,6 +590,7 @@ def train_step(
     apply_gradients: bool = True,
     keep_predictions: bool = True,
     track_memory: bool = False,
+    probe_device: str | None = None,
 ) -> ScheduledStep:
     """A training step for ``model`` that runs forward and backward as ``schedule`` says.
 
@@ -597,6 +614,9 @@ def train_step(
     track_memory
         Record the live bytes of the executor's tensors after every operation
         (:attr:`ScheduledStep.stats`).
+    probe_device
+        A device (``"CPU:0"``, ``"GPU:0"``) whose allocator statistics to record around every
+        operation (on a CPU they exist with ``TF_CPU_ALLOCATOR_USE_BFC=true`` only).
 
     Returns
     -------
@@ -618,6 +638,7 @@ def train_step(
         apply_gradients=apply_gradients,
         keep_predictions=keep_predictions,
         track_memory=track_memory,
+        probe_device=probe_device,
     )
 
 

@@ -10,6 +10,8 @@ Run as ``python -m checkmate_opt.execution.measure --model vgg --budgets 1.0x 0.
   (``TF_CPU_ALLOCATOR_USE_BFC=true``, read when TensorFlow starts). It counts every tensor
   TensorFlow allocates during the step: activations, gradients, parameter gradients and the
   temporaries inside each operation (which the simulator does not model).
+* ``alloc_between_peak``: the largest of the allocator's bytes in use *between* the
+  schedule's operations (over the step start): what is held, comparable with the simulator.
 * ``live_peak``: the executor's own count of the distinct tensors it created that were still
   alive after each operation (weak references), for the scheduled step.
 * ``step_s``: median wall time of a step after a warm-up step.
@@ -171,6 +173,7 @@ def measure_model(
                 keep_predictions=False,
                 apply_gradients=False,
                 track_memory=True,
+                probe_device=device,
             )
             tracked(x, y)
             rec.update(
@@ -180,6 +183,8 @@ def measure_model(
                 parameter_bytes=graph.parameter_bytes,
                 predicted_overhead=result.report.compute_cost / graph.total_compute,
                 live_peak=tracked.stats.peak_live_bytes,
+                alloc_between_peak=max(tracked.stats.alloc_after, default=None),
+                alloc_within_peak=max(tracked.stats.alloc_within, default=None),
                 vjp_reruns=int(tracked.stats.vjp_reruns.sum()),
                 implied=int(tracked.stats.implied.sum()),
                 **measured,
