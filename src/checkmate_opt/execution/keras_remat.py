@@ -403,7 +403,7 @@ def remat_layers(
         message = (
             f"over budget: the listed layers need {report.peak_activation_memory} B of "
             f"activation memory, the budget is {full.budget} B; RematScope can only drop the "
-            "outputs of listable layers whose neighbours are not listed"
+            "outputs of the layers it can list (see the reasons given for the others)"
         )
         if full.schedule is None:
             message += (
