@@ -182,3 +182,17 @@ def test_zoo_small_models_are_deterministic_in_structure():
     assert a.args == b.args
     assert a.compute_cost == b.compute_cost
     assert math.prod((2, 16, 32)) * 4 in a.memory_cost
+
+
+def test_measured_cost_model_times_ops_and_attention(tmp_path):
+    from checkmate_opt.costs.measured import MeasuredCostModel
+
+    inp = keras.Input((4, 8))
+    x = layers.MultiHeadAttention(2, 4, name="mha")(inp, inp, use_causal_mask=True)
+    x = ops.mean(x * 2.0, axis=1)
+    model = keras.Model(inp, layers.Dense(2, name="head")(x))
+    cm_ = MeasuredCostModel(batch_sizes=(1, 2), warmup=1, repeats=1, cache_dir=tmp_path)
+    g = graph_from_keras(model, batch_size=2, cost_model=cm_)
+    assert len(g.forward_nodes) == 4  # mha, multiply, mean, head
+    assert all(c >= 0 for c in g.compute_cost)
+    assert g.compute_cost[0] > 0  # attention takes measurable time
