@@ -349,6 +349,15 @@ def remat_layers(
     for info in infos:
         calls[id(info.layer)] = calls.get(id(info.layer), 0) + 1
     blocked = {v: _unlistable(infos[v], calls[id(infos[v].layer)], keras) for v in range(L)}
+    by_name: dict[str, set[int]] = {}
+    for info in infos:
+        by_name.setdefault(str(getattr(info.layer, "name", "")), set()).add(id(info.layer))
+    for v in range(L):
+        if not blocked[v] and len(by_name[str(infos[v].layer.name)]) > 1:
+            blocked[v] = (
+                f"another layer is also named {infos[v].layer.name!r} (in a nested model); "
+                "RematScope matches names, so listing it would recompute both"
+            )
     blocked[L - 1] = blocked[L - 1] or "the last layer (the loss reads its output at once)"
     neighbours = [set(deps[v]) for v in range(L)]
     users: list[list[int]] = [[] for _ in range(L)]
