@@ -15,11 +15,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "train-demo",
         help="train a small Keras model under a schedule; compare with plain training",
     )
-    p.add_argument("--model", default="vgg", choices=["vgg", "residual", "chain"])
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--model", default="residual", choices=["residual", "vgg", "chain"])
+    p.add_argument("--steps", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument(
-        "--budget", default="0.6x", help="activation memory; 0.6x = 0.6 x plain training's peak"
+        "--budget", default="0.5x", help="activation memory; 0.5x = 0.5 x plain training's peak"
     )
     p.add_argument("--strategy", default="optimal")
     p.add_argument("--lr", type=float, default=0.05)

@@ -65,7 +65,7 @@ def _builder(name: str) -> Any:
 
     builders = {
         "vgg": lambda: models.small_vgg(size=32, width=16, classes=10, dropout=0.25),
-        "residual": lambda: models.small_residual(size=32, width=16, blocks=3, classes=10),
+        "residual": lambda: models.small_residual(size=32, width=16, blocks=8, classes=10),
         "chain": lambda: models.small_chain(depth=8, width=512, features=128, classes=10),
     }
     if name not in builders:
@@ -75,10 +75,10 @@ def _builder(name: str) -> Any:
 
 def train_demo(
     *,
-    model: str = "vgg",
-    steps: int = 300,
+    model: str = "residual",
+    steps: int = 200,
     batch_size: int = 32,
-    budget: str = "0.6x",
+    budget: str = "0.5x",
     strategy: str = "optimal",
     learning_rate: float = 0.05,
     output: str | os.PathLike[str] | None = None,
@@ -87,7 +87,7 @@ def train_demo(
 ) -> DemoResult:
     """Train plain and scheduled copies of a small model ``steps`` steps; see the module doc.
 
-    ``budget`` is an activation-memory budget (``"0.6x"``: 0.6 x the simulated peak of plain
+    ``budget`` is an activation-memory budget (``"0.5x"``: 0.5 x the simulated peak of plain
     training, so plain training exceeds it). ``output``: a figure path (``.png``; a ``.pdf``
     is written beside it). The allocator peaks are recorded when TensorFlow keeps allocator
     statistics (on a CPU: started with ``TF_CPU_ALLOCATOR_USE_BFC=true``, as the CLI does).
