@@ -13,7 +13,8 @@ during a step over the bytes in use at its start; live = the executor's own coun
 tensors it created; held = the allocator's largest bytes in use between two operations of
 the schedule (what is held, without the temporaries inside an operation); overheads are
 step time over plain GradientTape training (measured) and compute cost over one pass
-(predicted, FLOP cost model).
+(predicted, FLOP cost model); "vs ckpt-all" is step time over the executor running the
+checkpoint_all schedule (the executor's own cost without rematerialization).
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ def table(records: list[dict[str, Any]]) -> str:
     mb = 1e6
     lines = [
         "| model | config | budget | predicted MB | held MB | alloc MB | live MB "
-        "| pred. overhead | meas. overhead | step s |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| pred. overhead | meas. overhead | meas. vs ckpt-all | step s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    ref = {r["model"]: r["step_s"] for r in records if r.get("config") == "checkpoint_all"}
     for r in records:
         if "step_s" not in r:
             lines.append(
@@ -52,7 +54,9 @@ def table(records: list[dict[str, Any]]) -> str:
             f"| {'-' if not held else f'{held / mb:.1f}'} "
             f"| {'-' if alloc is None else f'{alloc / mb:.1f}'} "
             f"| {'-' if live is None else f'{live / mb:.1f}'} "
-            f"| {r['predicted_overhead']:.3f} | {r['measured_overhead']:.2f} | {r['step_s']:.3f} |"
+            f"| {r['predicted_overhead']:.3f} | {r['measured_overhead']:.2f} "
+            f"| {r['step_s'] / ref[r['model']] if r['model'] in ref else float('nan'):.2f} "
+            f"| {r['step_s']:.3f} |"
         )
     return "\n".join(lines)
 
