@@ -35,12 +35,17 @@ def build(kind: str) -> Any:
     """64x64 inputs, 32-channel 3x3 convolutions, global pooling, a Dense head.
 
     ``relu`` / ``swish``: a chain of 8 convolutions with that activation; ``residual``: a relu
-    stem conv and 6 blocks ``x + relu(conv(x))``.
+    stem conv and 6 blocks ``x + relu(conv(x))``; ``transformer``: the zoo's small transformer
+    at 256 tokens, width 128, 4 heads, 4 blocks.
     """
     import keras
     from keras import layers
 
     keras.utils.set_random_seed(0)
+    if kind == "transformer":
+        from checkmate_opt.zoo.small import small_transformer
+
+        return small_transformer(seq_len=256, vocab=512, dim=128, heads=4, blocks=4)
     inp = keras.Input((64, 64, 16))
     if kind == "residual":
         x = layers.Conv2D(32, 3, padding="same", activation="relu", name="stem")(inp)
@@ -59,7 +64,6 @@ def child(kind: str, names: list[str], batch: int, steps: int) -> dict:
     import resource
     import time
 
-    import numpy as np
     import tensorflow as tf
 
     import keras
@@ -67,9 +71,9 @@ def child(kind: str, names: list[str], batch: int, steps: int) -> dict:
     with keras.RematScope(mode="list_of_layers", layer_names=names):
         model = build(kind)
     model.compile(keras.optimizers.SGD(0.01), "mse", jit_compile=False)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch * steps, 64, 64, 16)).astype("float32")
-    y = rng.standard_normal((batch * steps, 4)).astype("float32")
+    from checkmate_opt.zoo.small import synthetic_batch
+
+    x, y = synthetic_batch(model, batch * steps, seed=0)
     # trace on a 2-example batch, so the max RSS before the measured fit holds no activations
     model.fit(x[:2], y[:2], batch_size=2, epochs=1, verbose=0)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
