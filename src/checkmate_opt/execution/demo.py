@@ -52,11 +52,16 @@ class DemoResult:
 
 
 def _dataset(model: Any, examples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian inputs with random one-hot labels: a set the model can learn by heart."""
+    """Noisy copies of one random pattern per class, with one-hot labels: a learnable task."""
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((examples, *(int(d) for d in model.inputs[0].shape[1:])))
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     classes = int(model.outputs[0].shape[-1])
-    y = np.eye(classes, dtype="float32")[rng.integers(0, classes, size=examples)]
+    # a spatial pattern plus a per-channel offset (which survives global pooling)
+    patterns = rng.standard_normal((classes, *shape))
+    patterns += rng.standard_normal((classes, *(1,) * (len(shape) - 1), shape[-1]))
+    labels = rng.integers(0, classes, size=examples)
+    x = patterns[labels] + rng.standard_normal((examples, *shape))
+    y = np.eye(classes, dtype="float32")[labels]
     return x.astype("float32"), y
 
 
