@@ -84,7 +84,7 @@ def solved(name: str, strategy: str) -> cm.SolveResult:
     g = graph(name)
     kwargs: dict[str, Any] = {}
     if "options" in inspect.signature(cm.get_strategy(strategy)).parameters:
-        kwargs["options"] = cm.SolveOptions(time_limit_s=8, threads=1)
+        kwargs["options"] = cm.SolveOptions(time_limit_s=4, mip_rel_gap=0.1, threads=1)
     if "progress" in inspect.signature(cm.get_strategy(strategy)).parameters:
         kwargs["progress"] = None
     result = None
