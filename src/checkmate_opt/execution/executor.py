@@ -412,6 +412,8 @@ class ScheduledStep:
 
         def add(k: int, g: Any) -> None:
             if g is not None:
+                if isinstance(g, tf.IndexedSlices):  # e.g. through a gather
+                    g = tf.convert_to_tensor(g)
                 grads[k] = g if grads[k] is None else grads[k] + g
 
         if j == self.L - 1:
