@@ -190,3 +190,39 @@ def test_memory_tracking_follows_the_simulator() -> None:
     # loss (4 bytes) is held after its node is freed, to be returned
     assert step.stats.peak_live_bytes <= report.peak_activation_memory + 4
     assert step.stats.peak_live_bytes >= 0.5 * report.peak_activation_memory
+
+
+def _executed(optimize: bool) -> list[str]:
+    """Names of the matmuls TensorFlow executes for ``first * recompute`` in graph mode."""
+    tf1 = tf.compat.v1
+    g = tf.Graph()
+    with g.as_default():
+        x = tf1.placeholder(tf.float32, [4, 4])
+        w = tf.ones([4, 4])
+        out = tf.matmul(x, w, name="first") * tf.matmul(x, w, name="recompute")
+    cfg = tf1.ConfigProto()
+    if not optimize:
+        cfg.graph_options.rewrite_options.disable_meta_optimizer = True
+        cfg.graph_options.optimizer_options.opt_level = tf1.OptimizerOptions.L0
+        cfg.graph_options.optimizer_options.do_common_subexpression_elimination = False
+    meta = tf1.RunMetadata()
+    with tf1.Session(graph=g, config=cfg) as sess:
+        sess.run(
+            out,
+            {x: np.ones((4, 4), "float32")},
+            options=tf1.RunOptions(trace_level=tf1.RunOptions.FULL_TRACE),
+            run_metadata=meta,
+        )
+    return sorted(
+        n.node_name
+        for dev in meta.step_stats.dev_stats
+        for n in dev.node_stats
+        if n.node_name in {"first", "recompute"}
+    )
+
+
+def test_graph_mode_would_merge_a_recomputation() -> None:
+    # why the step runs eagerly: TensorFlow's graph optimizations execute a recomputation
+    # (the same op on the same inputs) once; eager execution runs what it is asked to
+    assert _executed(optimize=True) == ["first"]
+    assert _executed(optimize=False) == ["first", "recompute"]
