@@ -60,7 +60,7 @@ __all__ = ["ScheduledStep", "StepOutput", "StepStats", "plain_step", "train_step
 #: merges whose gradient with respect to one input does not read the other inputs
 VALUE_FREE_MERGES = frozenset({"Add", "Subtract", "Average", "Concatenate"})
 
-#: layers with randomness that does not go through a seed generator the layer owns
+#: layer options that add loss terms the scheduled step does not compute
 _REGULARIZER_KEYS = ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
 
 
