@@ -32,6 +32,8 @@ EDGES = [
     "checkmate_opt.cli",
     "checkmate_opt.plotting",
     "checkmate_opt.importers",
+    "checkmate_opt.execution",
+    "checkmate_opt.execution.executor",
     "checkmate_opt.strategies.checkpoint_all",
     "checkmate_opt.strategies.chen",
     "checkmate_opt.strategies.griewank",

@@ -101,8 +101,8 @@ def test_flops_backward_is_twice_forward_and_loss_free():
 
 
 def test_unknown_layer_class_names_the_layer():
-    info = LayerInfo("my_lstm", "LSTM", {}, ((1, 4, 3),), ((1, 8),))
-    with pytest.raises(UnsupportedModelError, match=r"my_lstm.*LSTM.*no FLOP hook"):
+    info = LayerInfo("my_lstm", "ConvLSTM2D", {}, ((1, 4, 3),), ((1, 8),))
+    with pytest.raises(UnsupportedModelError, match=r"my_lstm.*ConvLSTM2D.*no FLOP hook"):
         forward_ops(info)
 
 

@@ -145,9 +145,11 @@ def test_several_outputs_are_rejected():
 
 
 def test_unsupported_layer_names_the_layer():
-    inp = keras.Input((7, 3))
-    out = layers.LSTM(4, name="my_lstm")(inp)
-    with pytest.raises(UnsupportedModelError, match=r"'my_lstm' \(class LSTM\) has no FLOP hook"):
+    inp = keras.Input((7, 5, 3))
+    out = layers.ConvLSTM1D(4, 3, name="my_lstm")(inp)
+    with pytest.raises(
+        UnsupportedModelError, match=r"'my_lstm' \(class ConvLSTM1D\) has no FLOP hook"
+    ):
         graph_from_keras(keras.Model(inp, out), batch_size=1)
 
 

@@ -12,7 +12,18 @@ import sys
 import time
 from collections.abc import Sequence
 
-from checkmate_opt.cli import demo, export, figures, generate, max_batch, plot, solve, sweep, zoo
+from checkmate_opt.cli import (
+    demo,
+    export,
+    figures,
+    generate,
+    max_batch,
+    plot,
+    solve,
+    sweep,
+    train_demo,
+    zoo,
+)
 from checkmate_opt.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_STATUS_HELP,
@@ -26,7 +37,7 @@ from checkmate_opt.errors import CheckmateError
 __all__ = ["build_parser", "entry", "main"]
 
 #: command modules in the order of ``--help``; each has ``add_parser(sub)`` and ``run(args)``
-COMMANDS = (demo, generate, solve, plot, zoo, export, max_batch, sweep, figures)
+COMMANDS = (demo, generate, solve, plot, zoo, export, max_batch, sweep, figures, train_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,10 +19,18 @@ Structure decisions:
   become nodes named ``<model>/<layer>`` wired to the outer producers.
 * Exactly one output is required (the loss consumes it); other cases raise
   :class:`~checkmate_opt.errors.UnsupportedModelError` naming the model or layer.
+* A ``keras.ops`` call on symbolic tensors (``ops.mean(x, axis=1)``, ``x * 2.0``) is an
+  Operation node that is not a Layer; it becomes a node like a layer, with class name
+  ``ops.<Operation>`` (``ops.Mean``, ``ops.Multiply``) so cost models can tell it from the
+  layer of the same name. Constant arguments are not nodes.
+* Every input tensor is tagged with the call argument it is passed as (``query``, ``value``,
+  ``key``, ``attention_mask``, ...), in ``config["_call_inputs"]``: layers with several inputs
+  (``MultiHeadAttention``) are costed from the right shapes.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -94,6 +102,27 @@ def _shape(shape: Sequence[Any], batch_size: int, where: str) -> tuple[int, ...]
     return tuple(int(d) for d in dims)
 
 
+def _call_input_names(op: Any, node: Any, keras: Any) -> tuple[str, ...]:
+    """The call argument each input tensor of ``node`` is passed as (``"?"`` if unknown)."""
+    try:
+        params = list(inspect.signature(op.call).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    pos = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    star = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+    by_id: dict[int, str] = {}
+    args = getattr(node.arguments, "args", ())
+    kwargs = getattr(node.arguments, "kwargs", {})
+    for k, arg in enumerate(args):
+        name = pos[k] if k < len(pos) else (star or f"arg{k}")
+        for t in keras.tree.flatten(arg):
+            by_id.setdefault(id(t), name)
+    for key, arg in kwargs.items():
+        for t in keras.tree.flatten(arg):
+            by_id.setdefault(id(t), key)
+    return tuple(by_id.get(id(t), "?") for t in node.input_tensors)
+
+
 class _Extractor:
     def __init__(self, keras: Any, batch_size: int) -> None:
         self.keras = keras
@@ -128,6 +157,10 @@ class _Extractor:
             config = dict(op.get_config())
         except Exception:
             config = {}
+        config["_call_inputs"] = _call_input_names(op, node, self.keras)
+        is_layer = isinstance(op, self.keras.layers.Layer)
+        if not is_layer:
+            where = f"keras.ops call {name!r} (ops.{type(op).__name__})"
         outs = list(node.output_tensors)
         if not outs:
             raise UnsupportedModelError(f"{where} produces no tensor")
@@ -137,7 +170,7 @@ class _Extractor:
             params = 0
         return LayerInfo(
             name=name,
-            class_name=type(op).__name__,
+            class_name=type(op).__name__ if is_layer else f"ops.{type(op).__name__}",
             config=config,
             input_shapes=tuple(
                 _shape(t.shape, self.batch_size, f"input of {where}") for t in node.input_tensors
@@ -257,7 +290,8 @@ def graph_from_keras(
     model: Any,
     *,
     batch_size: int,
-    cost_model: str | CostModel = "flops",
+    cost_model: str | CostModel | None = None,
+    platform: str | None = None,
     loss_memory: int | None = None,
     loss_compute: int | None = None,
     name: str | None = None,
@@ -277,7 +311,11 @@ def graph_from_keras(
         The batch size of the training step.
     cost_model
         A name of :data:`checkmate_opt.costs.COST_MODELS` or a
-        :class:`~checkmate_opt.costs.CostModel`.
+        :class:`~checkmate_opt.costs.CostModel` (default ``"flops"``).
+    platform
+        The same choice by name, spelled as in :func:`checkmate_opt.zoo.load` and the CLI's
+        ``--platform`` (``"flops"``, ``"p32xlarge"``, ...). Give ``platform`` or
+        ``cost_model``, not both.
     loss_memory
         Bytes of the loss node (default ``4 * batch_size``, one float per example).
     loss_compute
@@ -294,9 +332,17 @@ def graph_from_keras(
     ------
     UnsupportedModelError
         Naming the layer (or model) that cannot be represented or costed.
+    ValueError
+        If ``platform`` and ``cost_model`` are both given.
     """
+    if platform is not None and cost_model is not None:
+        raise ValueError(
+            f"graph_from_keras got platform={platform!r} and cost_model={cost_model!r}; "
+            "give one of them (they choose the same thing)"
+        )
+    chosen = platform if platform is not None else cost_model
     layers, deps = extract_layers(model, batch_size=batch_size)
-    costs = get_cost_model(cost_model).graph_costs(layers)
+    costs = get_cost_model("flops" if chosen is None else chosen).graph_costs(layers)
     return training_graph(
         deps,
         costs.forward,
