@@ -344,7 +344,7 @@ def _drop_greedy(
             if s <= a + 1:
                 continue
             casc = lives.missing(u, s) if s != s1 else []
-            extra = sum(mem[w] for w in casc)
+            extra = _transient(p, casc, u)
             if extra and load[s] + extra > cap:
                 continue
             ex = load[a + 1 : s] - cap
@@ -389,9 +389,9 @@ def _drop_greedy(
             continue
         lives.drop[u][a] = s
         load[a + 1 : s] -= mem[u]
+        load[s] += _transient(p, casc, u)
         for w in casc:
             lives.redo_at(w, s)
-            load[s] += mem[w]
         for v in (u, *casc):
             for w in p.args[v]:
                 lives.add_point(w, s)
@@ -409,6 +409,29 @@ def _drop_greedy(
             load[a + 1 : s] += mem[u]
             del lives.drop[u][a]
     return _from_lives(p, lives)
+
+
+def _transient(p: _Prep, casc: Sequence[int], u: int) -> int:
+    """Peak bytes of recomputing ``casc`` (in id order, each freed after its last reader
+    among them and ``u``) on top of what the stage already holds."""
+    if not casc:
+        return 0
+    members = set(casc)
+    lastr: dict[int, int] = {}
+    for v in (*casc, u):
+        for w in p.args[v]:
+            if w in members and lastr.get(w, -1) < v:
+                lastr[w] = v
+    live = 0
+    peak = 0
+    ends: list[tuple[int, int]] = []
+    for v in sorted(casc):
+        while ends and ends[0][0] < v:
+            live -= p.mem[heapq.heappop(ends)[1]]
+        live += p.mem[v]
+        peak = max(peak, live)
+        heapq.heappush(ends, (lastr.get(v, v), v))
+    return peak
 
 
 def _from_lives(p: _Prep, lives: _Lives) -> _Sweep:
