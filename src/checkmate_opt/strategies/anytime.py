@@ -314,6 +314,7 @@ def _drop_greedy(
     rng: np.random.Generator | None,
     sigma: float,
     cascades: bool = True,
+    extend: bool = False,
 ) -> _Sweep | None:
     """Free values between reads where that lowers the over-budget stages most per unit of
     recomputation; each recomputation reads only resident inputs (no cascades). ``None`` when
@@ -330,8 +331,20 @@ def _drop_greedy(
     cap = int(budget)
     noise = np.exp(rng.normal(0.0, sigma, size=n)) if rng is not None else np.ones(n)
 
-    def prio(u: int, a: int, b: int) -> tuple[float, int, list[int]]:
-        best: tuple[float, int, list[int]] = (math.inf, a + 1, [])
+    def extension(u: int, s: int) -> list[int] | None:
+        """Inputs of u that are dead by stage s and could be held until s instead (without
+        pushing any stage over the budget); ``None`` when that does not cover them all."""
+        dead = [w for w in p.args[u] if not lives.resident(w, s)]
+        if not dead or any(lives.pts[w][-1] >= s for w in dead):
+            return None
+        lo = min(lives.pts[w][-1] for w in dead)
+        tmp = load[lo + 1 : s + 1].copy()
+        for w in dead:
+            tmp[lives.pts[w][-1] - lo :] += mem[w]
+        return dead if int(tmp.max()) <= cap else None
+
+    def prio(u: int, a: int, b: int) -> tuple[float, int, list[int], list[int]]:
+        best: tuple[float, int, list[int], list[int]] = (math.inf, a + 1, [], [])
         s1 = lives.latest_redo(u, a, b)
         cands = [s1]
         if s1 < b and cascades:
@@ -343,17 +356,23 @@ def _drop_greedy(
         for s in cands:
             if s <= a + 1:
                 continue
-            casc = lives.missing(u, s) if s != s1 else []
-            extra = _transient(p, casc, u)
-            if extra and load[s] + extra > cap:
-                continue
             ex = load[a + 1 : s] - cap
             gain = float(np.minimum(ex[ex > 0], mem[u]).sum())
             if gain <= 0:
                 continue
+            if s != s1 and extend:
+                ext = extension(u, s)
+                if ext is not None:
+                    pr = noise[u] * (cost[u] + 1e-6) / gain
+                    if pr < best[0]:
+                        best = (pr, s, [], ext)
+            casc = lives.missing(u, s) if s != s1 else []
+            extra = _transient(p, casc, u)
+            if extra and load[s] + extra > cap:
+                continue
             pr = noise[u] * (cost[u] + sum(cost[w] for w in casc) + 1e-6) / gain
             if pr < best[0]:
-                best = (pr, s, casc)
+                best = (pr, s, casc, [])
         return best
 
     heap: list[tuple[float, int, int, int]] = []
@@ -381,7 +400,7 @@ def _drop_greedy(
                 if pr2 < math.inf:
                     heapq.heappush(heap, (pr2, u, a2, b2))
             continue
-        pr2, s, casc = prio(u, a, b)
+        pr2, s, casc, ext = prio(u, a, b)
         if pr2 == math.inf:
             continue
         if heap and pr2 > heap[0][0] * (1 + 1e-9):
@@ -392,6 +411,9 @@ def _drop_greedy(
         load[s] += _transient(p, casc, u)
         for w in casc:
             lives.redo_at(w, s)
+        for w in ext:  # hold a dead input a little longer instead of redoing it
+            load[lives.pts[w][-1] + 1 : s + 1] += mem[w]
+            lives.pts[w].append(s)
         for v in (u, *casc):
             for w in p.args[v]:
                 lives.add_point(w, s)
@@ -496,6 +518,10 @@ def _search(
     the deadline."""
     rng = np.random.default_rng(seed)
     best = _drop_greedy(p, budget, None, 0.0)
+    for k in range(6):  # other tie-breaks before giving up on the lifetime greedy
+        if best is not None or (deadline is not None and time.perf_counter() >= deadline):
+            break
+        best = _drop_greedy(p, budget, rng, 0.1 * (k + 1), extend=k % 2 == 0)
     use_drops = best is not None
     alphas = (0.5, 0.0, 1.0, 2.0)
     weight = np.ones(p.n)
@@ -528,7 +554,7 @@ def _search(
             cand: _Sweep | _Fail | None
             if use_drops:
                 sigma = float(rng.choice([0.05, 0.15, 0.3, 0.6]))
-                cand = _drop_greedy(p, budget, rng, sigma)
+                cand = _drop_greedy(p, budget, rng, sigma, extend=bool(rng.random() < 0.3))
                 trial = weight
                 alpha = best_alpha
             else:
