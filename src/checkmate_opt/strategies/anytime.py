@@ -313,8 +313,10 @@ def _drop_greedy(
     budget: float,
     rng: np.random.Generator | None,
     sigma: float,
-    cascades: bool = True,
+    *,
     extend: bool = False,
+    wide: bool = False,
+    transient: bool = False,
 ) -> _Sweep | None:
     """Free values between reads where that lowers the over-budget stages most per unit of
     recomputation; each recomputation reads only resident inputs (no cascades). ``None`` when
@@ -347,12 +349,17 @@ def _drop_greedy(
         best: tuple[float, int, list[int], list[int]] = (math.inf, a + 1, [], [])
         s1 = lives.latest_redo(u, a, b)
         cands = [s1]
-        if s1 < b and cascades:
+        if s1 < b:
             cands.append(b)
             hot = np.flatnonzero(load[s1:b] > cap)
             if hot.size:  # just past the last over-budget stage, where memory is spare
                 first = s1 + int(hot[-1]) + 1
-                cands += [x for x in range(first, min(first + 3, b)) if x > s1]
+                span = range(first, b)
+                if wide:
+                    step = max(1, len(span) // 6)
+                    cands += [x for x in (*span[:3], *span[3::step]) if x > s1]
+                else:
+                    cands += [x for x in span[:3] if x > s1]
         for s in cands:
             if s <= a + 1:
                 continue
@@ -367,7 +374,7 @@ def _drop_greedy(
                     if pr < best[0]:
                         best = (pr, s, [], ext)
             casc = lives.missing(u, s) if s != s1 else []
-            extra = _transient(p, casc, u)
+            extra = _transient(p, casc, u) if transient else sum(mem[w] for w in casc)
             if extra and load[s] + extra > cap:
                 continue
             pr = noise[u] * (cost[u] + sum(cost[w] for w in casc) + 1e-6) / gain
@@ -408,7 +415,7 @@ def _drop_greedy(
             continue
         lives.drop[u][a] = s
         load[a + 1 : s] -= mem[u]
-        load[s] += _transient(p, casc, u)
+        load[s] += _transient(p, casc, u) if transient else sum(mem[w] for w in casc)
         for w in casc:
             lives.redo_at(w, s)
         for w in ext:  # hold a dead input a little longer instead of redoing it
@@ -430,7 +437,25 @@ def _drop_greedy(
         if s == a + 1 or int(load[a + 1 : s].max()) + mem[u] <= cap:
             load[a + 1 : s] += mem[u]
             del lives.drop[u][a]
-    return _from_lives(p, lives)
+    sw = _from_lives(p, lives)
+    sw.peak = _exact_peak(p, sw)
+    return sw if sw.peak <= budget else None
+
+
+def _exact_peak(p: _Prep, sw: _Sweep) -> int:
+    """The schedule's peak, stage by stage as the simulator measures it."""
+    peak = 0
+    n = p.n
+    for t, order in enumerate(sw.rows_r):
+        held = set(sw.rows_s[t])
+        keep = set(sw.rows_s[t + 1]) if t + 1 < n else set()
+        last: dict[int, int] = {}
+        for v in order:
+            for u in p.args[v]:
+                if last.get(u, -1) < v:
+                    last[u] = v
+        peak = max(peak, _stage_peak(p, order, held, keep, last))
+    return peak
 
 
 def _transient(p: _Prep, casc: Sequence[int], u: int) -> int:
@@ -517,11 +542,19 @@ def _search(
     """Best sweep found, rounds run, whether the search was interrupted, whether it stopped at
     the deadline."""
     rng = np.random.default_rng(seed)
-    best = _drop_greedy(p, budget, None, 0.0)
-    for k in range(6):  # other tie-breaks before giving up on the lifetime greedy
+    # the lifetime greedy: plain, then with more recomputation points, then with cascades
+    # measured instead of summed, then other tie-breaks; the eviction sweep is the last resort
+    tries: list[dict[str, Any]] = [
+        {},
+        {"wide": True},
+        {"wide": True, "transient": True},
+        *({"wide": True, "transient": k % 2 == 0, "extend": k % 2 == 1} for k in range(4)),
+    ]
+    best = None
+    for k, flags in enumerate(tries):
         if best is not None or (deadline is not None and time.perf_counter() >= deadline):
             break
-        best = _drop_greedy(p, budget, rng, 0.1 * (k + 1), extend=k % 2 == 0)
+        best = _drop_greedy(p, budget, rng if k >= 3 else None, 0.1 * k, **flags)
     use_drops = best is not None
     alphas = (0.5, 0.0, 1.0, 2.0)
     weight = np.ones(p.n)
@@ -554,7 +587,8 @@ def _search(
             cand: _Sweep | _Fail | None
             if use_drops:
                 sigma = float(rng.choice([0.05, 0.15, 0.3, 0.6]))
-                cand = _drop_greedy(p, budget, rng, sigma, extend=bool(rng.random() < 0.3))
+                flags = {k: bool(rng.random() < 0.3) for k in ("wide", "transient", "extend")}
+                cand = _drop_greedy(p, budget, rng, sigma, **flags)
                 trial = weight
                 alpha = best_alpha
             else:
