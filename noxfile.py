@@ -60,6 +60,13 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON[0])
+def scaling(session: nox.Session) -> None:
+    """Build time, solve time and memory against graph size (posargs to benchmarks/scaling.py)."""
+    _install(session, "all")
+    session.run("python", "benchmarks/scaling.py", *session.posargs)
+
+
+@nox.session(python=PYTHON[0])
 def figures(session: nox.Session) -> None:
     """The paper's figures (PNG and PDF) under figures/."""
     _install(session, "all")
