@@ -815,6 +815,59 @@ def no_remat_peak_of_order(graph: Graph, order: Sequence[int]) -> int:
     return peak
 
 
+def _order_profile(graph: Graph, order: Sequence[int]) -> np.ndarray:
+    """Live bytes at each position of ``order`` run once (no recomputation), sampled right
+    after each node's output is allocated."""
+    n = graph.n
+    pos = np.empty(n, dtype=np.int64)
+    pos[np.asarray(order)] = np.arange(n)
+    mem = graph.memory_array
+    delta = np.zeros(n + 1, dtype=np.int64)
+    ends = np.array([max((pos[w] for w in s), default=-1) for s in graph.successors])
+    has = ends >= 0
+    np.add.at(delta, pos[has] + 1, mem[has])
+    np.add.at(delta, ends[has] + 1, -mem[has])
+    held = np.cumsum(delta)[:n]
+    return held + mem[np.asarray(order)]
+
+
+def _improve_order(
+    graph: Graph, order: list[int], budget: float, rng: np.random.Generator, deadline: float
+) -> list[int]:
+    """Hill-climb on the over-budget area of the no-recomputation profile: move one node
+    within the window its inputs and consumers allow, keep moves that do not make it worse."""
+    n = graph.n
+    args, succ = graph.args, graph.successors
+    cap = budget if budget != math.inf else 0
+
+    def score(o: list[int]) -> tuple[tuple[int, int], np.ndarray]:
+        prof = _order_profile(graph, o)
+        return (int(np.maximum(prof - cap, 0).sum()), int(prof.max())), prof
+
+    best, prof = score(order)
+    order = list(order)
+    pos = {v: k for k, v in enumerate(order)}
+    while time.perf_counter() < deadline and best[0] > 0:
+        hot = np.flatnonzero(prof > cap)
+        centre = int(rng.choice(hot))
+        i = int(np.clip(centre + rng.integers(-20, 21), 0, n - 1))
+        v = order[i]
+        lo = max((pos[u] for u in args[v]), default=-1) + 1
+        hi = min((pos[w] for w in succ[v]), default=n) - 1
+        if hi <= lo:
+            continue
+        j = int(rng.integers(lo, hi + 1))
+        if j == i:
+            continue
+        trial = order[:i] + order[i + 1 :]
+        trial.insert(j, v)
+        sc, tprof = score(trial)
+        if sc <= best:
+            order, best, prof = trial, sc, tprof
+            pos = {v: k for k, v in enumerate(order)}
+    return order
+
+
 def _list_order(graph: Graph, rng: np.random.Generator | None, lookahead: float) -> list[int]:
     """A topological order that greedily keeps the live bytes low: among the ready nodes, run
     the one whose output adds the least after the inputs it finishes are freed."""
@@ -868,15 +921,20 @@ def anytime_reorder(
     rng = np.random.default_rng(seed)
     orders: list[list[int]] = [list(range(graph.n))]
     orders += [_list_order(graph, None, la) for la in (0.0, 0.5, 1.0)]
-    order_deadline = None if limit is None else started + 0.2 * limit
+    order_deadline = None if limit is None else started + 0.1 * limit
     tries = 0
     while tries < 200 and (order_deadline is None or time.perf_counter() < order_deadline):
         if limit is None and tries >= 8:
             break
         orders.append(_list_order(graph, rng, float(rng.choice([0.0, 0.5, 1.0]))))
         tries += 1
+    cap = math.inf if budget is None else budget
     scored = sorted((no_remat_peak_of_order(graph, o), k) for k, o in enumerate(orders))
     best_order = orders[scored[0][1]]
+    if budget is not None and scored[0][0] > budget:
+        until = started + (0.4 * limit if limit is not None else 5.0)
+        best_order = _improve_order(graph, best_order, cap, rng, until)
+        scored[0] = (no_remat_peak_of_order(graph, best_order), scored[0][1])
     g2 = reorder_graph(graph, best_order)
     return _anytime(
         g2,
