@@ -102,6 +102,15 @@ def test_reorder_gives_a_topological_order_with_the_same_costs():
     assert no_remat_peak(g2) == no_remat_peak_of_order(g, order)
 
 
+def test_reorder_is_deterministic_per_seed():
+    g = random_layered_graph(25, seed=9, width=4)
+    budget = int(0.7 * no_remat_peak(g))
+    a = anytime_reorder(g, budget, time_limit_s=None, seed=1, max_rounds=2)
+    b = anytime_reorder(g, budget, time_limit_s=None, seed=1, max_rounds=2)
+    assert a.params["order"] == b.params["order"]
+    assert a.schedule == b.schedule
+
+
 def test_reorder_graph_rejects_a_non_topological_order():
     g = linear_graph(3)
     with pytest.raises(ValueError, match="before its input"):
