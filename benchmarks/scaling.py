@@ -65,7 +65,7 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xlabel("nodes")
         ax.set_title(label, fontsize=10)
-    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     written = save_figure(fig, path, formats=("pdf",))
     plt.close(fig)

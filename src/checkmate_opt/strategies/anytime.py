@@ -552,8 +552,10 @@ def _search(
     ]
     best = None
     for k, flags in enumerate(tries):
-        if best is not None or (deadline is not None and time.perf_counter() >= deadline):
+        if best is not None:
             break
+        if k >= 3 and deadline is not None and time.perf_counter() >= deadline:
+            break  # the deterministic tries always run: a schedule comes first
         best = _drop_greedy(p, budget, rng if k >= 3 else None, 0.1 * k, **flags)
     use_drops = best is not None
     alphas = (0.5, 0.0, 1.0, 2.0)
