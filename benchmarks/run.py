@@ -19,12 +19,13 @@ layered training graph of N forward layers, seed 0).
 Outputs in ``--out`` (default ``benchmarks/results/<timestamp>/``): ``results.jsonl`` (one
 line per solve), ``results.csv``, ``table.txt`` (also printed, with the published and peer
 figures of the shared graphs' README and ``peer-2core.md`` beside ours) and
-``plot.png`` / ``plot.pdf``.
+``table.md`` (ours beside the peer's, Markdown) and ``plot.png`` / ``plot.pdf``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import math
@@ -318,6 +319,33 @@ def table_text(rows: Iterable[dict[str, Any]], shared: Path = SHARED) -> str:
     return "\n".join(lines) + "\n"
 
 
+def markdown_table(rows: Iterable[dict[str, Any]], shared: Path = SHARED) -> str:
+    """Ours beside the peer's (``peer-2core.md``), one Markdown row per result."""
+    peer = peer_rows(shared)
+    out = [
+        "| graph | mult | B | strategy | status | incr % | solve s / process s | gap % "
+        "| peer status | peer incr % | peer wall s | ours / peer time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        p = peer.get((r["graph"], r["mult"]), {})
+        status = r.get("status") or "-"
+        if r.get("status") != "error" and not r.get("within_budget"):
+            status += ", no schedule" if r.get("sim_peak") is None else ", over budget"
+        ratio = "-"
+        with contextlib.suppress(KeyError, TypeError, ValueError, ZeroDivisionError):
+            ratio = f"{float(r['process_wall_s']) / float(p['peer wall s']):.2f}"
+        incr = _fmt(r.get("incr_pct")) if r.get("within_budget") else "-"
+        out.append(
+            f"| {r['graph']} | {r['mult']:g} | {_fmt(r.get('budget'))} | {r['strategy']} "
+            f"| {status} | {incr} | {_fmt(r.get('solve_time_s'), '.1f')} / "
+            f"{_fmt(r.get('process_wall_s'), '.1f')} | {_fmt(r.get('gap_pct'), '.3f')} "
+            f"| {p.get('peer status', '-')} | {p.get('peer incr %', '-')} "
+            f"| {p.get('peer wall s', '-')} | {ratio} |"
+        )
+    return "\n".join(out) + "\n"
+
+
 def write_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
@@ -439,6 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table_text([]).splitlines()[0], flush=True)
     rows = run_grid(args.graphs, args.strategies, args.mults, args.time_limit, out)
     (out / "table.txt").write_text(table_text(rows), encoding="utf-8")
+    (out / "table.md").write_text(markdown_table(rows), encoding="utf-8")
     write_csv(rows, out / "results.csv")
     if not args.no_plot:
         plot(rows, out / "plot.png")

@@ -45,6 +45,7 @@ def test_quick_grid_writes_consistent_outputs(tmp_path):
     table = (tmp_path / "table.txt").read_text()
     assert table.count("\n") == 6
     assert "chain6" in table
+    assert (tmp_path / "table.md").read_text().count("| chain6 |") == 2
     assert (tmp_path / "plot.png").stat().st_size > 0
     assert (tmp_path / "plot.pdf").stat().st_size > 0
 
