@@ -67,6 +67,7 @@ class _Sweep:
     cost: int
     peak: int
     redone: list[int]  # every value recomputed at least once
+    state: Any = None  # the lifetime greedy's final state, to restart from
 
 
 @dataclass
@@ -317,19 +318,24 @@ def _drop_greedy(
     extend: bool = False,
     wide: bool = False,
     transient: bool = False,
+    start: tuple[_Lives, np.ndarray, set[int]] | None = None,
 ) -> _Sweep | None:
     """Free values between reads where that lowers the over-budget stages most per unit of
     recomputation; each recomputation reads only resident inputs (no cascades). ``None`` when
     the stages cannot all be brought within the budget this way."""
     n, mem, cost = p.n, p.mem, p.cost
-    lives = _Lives(p)
-    load = np.zeros(n + 1, dtype=np.int64)
-    for u in range(n):
-        load[u] += mem[u]
-        load[p.last_succ[u] + 1 if p.last_succ[u] >= 0 else u + 1] -= mem[u]
-    load = np.cumsum(load)[:n]
-    if budget == math.inf or load.max() <= budget:
-        return _from_lives(p, lives)
+    cascade_stages: set[int] = set()
+    if start is not None:
+        lives, load, cascade_stages = start
+    else:
+        lives = _Lives(p)
+        load = np.zeros(n + 1, dtype=np.int64)
+        for u in range(n):
+            load[u] += mem[u]
+            load[p.last_succ[u] + 1 if p.last_succ[u] >= 0 else u + 1] -= mem[u]
+        load = np.cumsum(load)[:n]
+        if budget == math.inf or load.max() <= budget:
+            return _from_lives(p, lives)
     cap = int(budget)
     noise = np.exp(rng.normal(0.0, sigma, size=n)) if rng is not None else np.ones(n)
 
@@ -416,6 +422,8 @@ def _drop_greedy(
         lives.drop[u][a] = s
         load[a + 1 : s] -= mem[u]
         load[s] += _transient(p, casc, u) if transient else sum(mem[w] for w in casc)
+        if casc:
+            cascade_stages.add(s)
         for w in casc:
             lives.redo_at(w, s)
         for w in ext:  # hold a dead input a little longer instead of redoing it
@@ -439,7 +447,32 @@ def _drop_greedy(
             del lives.drop[u][a]
     sw = _from_lives(p, lives)
     sw.peak = _exact_peak(p, sw)
+    sw.state = (lives, load, cascade_stages)
     return sw if sw.peak <= budget else None
+
+
+def _neighbour(
+    p: _Prep, state: tuple[_Lives, np.ndarray, set[int]], rng: np.random.Generator
+) -> tuple[_Lives, np.ndarray, set[int]]:
+    """A copy of a greedy state with one to three drops undone (not those feeding a cascade),
+    for the greedy to cover again with other choices."""
+    lives, load, casc = state
+    new = _Lives.__new__(_Lives)
+    new.p = p
+    new.pts = [list(x) for x in lives.pts]
+    new.drop = [dict(d) for d in lives.drop]
+    load = load.copy()
+    n = p.n
+    drops = [(u, a, s) for u in range(n) for a, s in new.drop[u].items()]
+    if not drops:
+        return new, load, set(casc)
+    free = [d for d in drops if d[2] not in casc and d[2] > d[1] + 1]
+    k = min(len(free), int(rng.integers(1, 4)))
+    for i in rng.choice(len(free), size=k, replace=False) if k else []:
+        u, a, s = free[int(i)]
+        del new.drop[u][a]
+        load[a + 1 : s] += p.mem[u]
+    return new, load, set(casc)
 
 
 def _exact_peak(p: _Prep, sw: _Sweep) -> int:
@@ -590,7 +623,10 @@ def _search(
             if use_drops:
                 sigma = float(rng.choice([0.05, 0.15, 0.3, 0.6]))
                 flags = {k: bool(rng.random() < 0.3) for k in ("wide", "transient", "extend")}
-                cand = _drop_greedy(p, budget, rng, sigma, **flags)
+                start = None
+                if best.state is not None and rng.random() < 0.7:
+                    start = _neighbour(p, best.state, rng)
+                cand = _drop_greedy(p, budget, rng, sigma, start=start, **flags)
                 trial = weight
                 alpha = best_alpha
             else:
