@@ -243,6 +243,9 @@ def _scorer(
 
 _DEBUG = False
 
+#: priority, recompute stage, inputs redone there, inputs held longer, inputs redone earlier
+_Choice = tuple[float, int, list[int], list[int], dict[int, int]]
+
 
 class _Lives:
     """Where each value is resident, as gaps between the stages that read it.
@@ -300,6 +303,13 @@ class _Lives:
         if later is not None and k + 1 < len(pts):
             self.drop[w][s] = later  # still absent after s until its own recomputation
 
+    def advance(self, w: int, s: int) -> None:
+        """Recompute w at s instead of later in the same dropped gap; held from s on."""
+        pts = self.pts[w]
+        k = bisect.bisect_left(pts, s)
+        self.drop[w][pts[k - 1]] = s
+        pts.insert(k, s)
+
     def latest_redo(self, u: int, a: int, b: int) -> int:
         """Latest stage in (a+1, b] where every input of u is resident (a+1 when none)."""
         ins = self.p.args[u]
@@ -351,8 +361,8 @@ def _drop_greedy(
             tmp[lives.pts[w][-1] - lo :] += mem[w]
         return dead if int(tmp.max()) <= cap else None
 
-    def prio(u: int, a: int, b: int) -> tuple[float, int, list[int], list[int]]:
-        best: tuple[float, int, list[int], list[int]] = (math.inf, a + 1, [], [])
+    def prio(u: int, a: int, b: int) -> _Choice:
+        best: _Choice = (math.inf, a + 1, [], [], {})
         s1 = lives.latest_redo(u, a, b)
         cands = [s1]
         if s1 < b:
@@ -378,15 +388,43 @@ def _drop_greedy(
                 if ext is not None:
                     pr = noise[u] * (cost[u] + 1e-6) / gain
                     if pr < best[0]:
-                        best = (pr, s, [], ext)
+                        best = (pr, s, [], ext, {})
             casc = lives.missing(u, s) if s != s1 else []
+            adv = advanceable(casc, s)
+            if adv:  # recompute those inputs earlier than planned rather than twice
+                rest = [w for w in casc if w not in adv]
+                extra = sum(mem[w] for w in rest)
+                if fits_advanced(adv, s, extra):
+                    pr = noise[u] * (cost[u] + sum(cost[w] for w in rest) + 1e-6) / gain
+                    if pr < best[0]:
+                        best = (pr, s, rest, [], adv)
             extra = _transient(p, casc, u) if transient else sum(mem[w] for w in casc)
             if extra and load[s] + extra > cap:
                 continue
             pr = noise[u] * (cost[u] + sum(cost[w] for w in casc) + 1e-6) / gain
             if pr < best[0]:
-                best = (pr, s, casc, [])
+                best = (pr, s, casc, [], {})
         return best
+
+    def advanceable(casc: list[int], s: int) -> dict[int, int]:
+        """Missing inputs that are dropped at s and recomputed later: input -> that stage."""
+        out = {}
+        for w in casc:
+            pts = lives.pts[w]
+            k = bisect.bisect_left(pts, s)
+            if 0 < k < len(pts):
+                sw = lives.drop[w].get(pts[k - 1])
+                if sw is not None and sw > s:
+                    out[w] = sw
+        return out
+
+    def fits_advanced(adv: dict[int, int], s: int, extra: int) -> bool:
+        hi = max(adv.values())
+        tmp = load[s:hi].copy()
+        tmp[0] += extra
+        for w, sw in adv.items():
+            tmp[: sw - s] += mem[w]
+        return int(tmp.max()) <= cap
 
     heap: list[tuple[float, int, int, int]] = []
     over = load > cap
@@ -413,7 +451,7 @@ def _drop_greedy(
                 if pr2 < math.inf:
                     heapq.heappush(heap, (pr2, u, a2, b2))
             continue
-        pr2, s, casc, ext = prio(u, a, b)
+        pr2, s, casc, ext, adv = prio(u, a, b)
         if pr2 == math.inf:
             continue
         if heap and pr2 > heap[0][0] * (1 + 1e-9):
@@ -429,7 +467,10 @@ def _drop_greedy(
         for w in ext:  # hold a dead input a little longer instead of redoing it
             load[lives.pts[w][-1] + 1 : s + 1] += mem[w]
             lives.pts[w].append(s)
-        for v in (u, *casc):
+        for w, later in adv.items():
+            load[s:later] += mem[w]
+            lives.advance(w, s)
+        for v in (u, *casc, *adv):
             for w in p.args[v]:
                 lives.add_point(w, s)
     if (load > cap).any():
