@@ -625,12 +625,14 @@ def _search(
         *({"wide": True, "transient": k % 2 == 0, "extend": k % 2 == 1} for k in range(4)),
     ]
     best = None
+    good_flags: dict[str, Any] = {}
     for k, flags in enumerate(tries):
         if best is not None:
             break
         if k >= 3 and deadline is not None and time.perf_counter() >= deadline:
             break  # the deterministic tries always run: a schedule comes first
         best = _drop_greedy(p, budget, rng if k >= 3 else None, 0.1 * k, **flags)
+        good_flags = flags
     use_drops = best is not None
     alphas = (0.5, 0.0, 1.0, 2.0)
     weight = np.ones(p.n)
@@ -662,8 +664,10 @@ def _search(
             rounds += 1
             cand: _Sweep | _Fail | None
             if use_drops:
-                sigma = float(rng.choice([0.05, 0.15, 0.3, 0.6]))
+                sigma = float(rng.choice([0.05, 0.15, 0.3, 0.6, 1.0, 2.0]))
                 flags = {k: bool(rng.random() < 0.3) for k in ("wide", "transient", "extend")}
+                if rng.random() < 0.7:  # mostly the settings that found a schedule
+                    flags = {**flags, **good_flags}
                 start = None
                 if best.state is not None and rng.random() < 0.7:
                     start = _neighbour(p, best.state, rng)
