@@ -10,7 +10,7 @@ that use them.
 True
 """
 
-from checkmate_opt.backends import available_backends
+from checkmate_opt.backends import Progress, available_backends
 from checkmate_opt.budget import no_remat_peak, resolve_budget
 from checkmate_opt.errors import (
     BackendError,
@@ -48,6 +48,7 @@ __all__ = [
     "Graph",
     "GraphError",
     "NoScheduleError",
+    "Progress",
     "Schedule",
     "ScheduleError",
     "SimulationReport",

@@ -86,7 +86,7 @@ def resolve_budget(
         budget_f = mult * ref
         if budget_f > MAX_BUDGET:
             raise ValueError(f"budget {value!r} is too large ({budget_f:.3g} bytes)")
-        budget = int(budget_f)
+        budget = math.ceil(budget_f)  # the published protocol: ceil(mult x peak)
     else:
         if isinstance(value, str) and value.strip().lower().endswith("x"):
             raise ValueError(f"cannot parse budget {value!r}; write e.g. 0.8x, 16GB or 1000000")

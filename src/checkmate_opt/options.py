@@ -17,7 +17,10 @@ class SolveOptions:
     time_limit_s
         Wall-clock limit of the solve in seconds (``None``: no limit).
     mip_rel_gap
-        Relative MIP gap at which to stop (``None``: the solver's default, 1e-4 for both).
+        Relative MIP gap at which to stop (``None``: the strategy's default; ``optimal`` with
+        exact costs proves exact optimality, otherwise the solver's default, 1e-4).
+    mip_abs_gap
+        Absolute MIP gap at which to stop, in the model's objective units (``None``: as above).
     threads
         Solver threads (``None``: the solver's default).
     seed
@@ -30,6 +33,7 @@ class SolveOptions:
 
     time_limit_s: float | None = None
     mip_rel_gap: float | None = None
+    mip_abs_gap: float | None = None
     threads: int | None = None
     seed: int | None = None
     verbose: bool = False
@@ -40,5 +44,7 @@ class SolveOptions:
             raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s}")
         if self.mip_rel_gap is not None and not 0 <= self.mip_rel_gap < 1:
             raise ValueError(f"mip_rel_gap must be in [0, 1), got {self.mip_rel_gap}")
+        if self.mip_abs_gap is not None and not self.mip_abs_gap >= 0:
+            raise ValueError(f"mip_abs_gap must be >= 0, got {self.mip_abs_gap}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")

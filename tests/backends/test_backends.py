@@ -36,7 +36,7 @@ def test_every_backend_module_is_registered() -> None:
 
     modules = {m.name for m in pkgutil.iter_modules(pkg.__path__)} - {"base"}
     assert modules == set(BACKENDS)
-    assert list(BACKENDS) == ["highs", "gurobi"]  # preference order
+    assert list(BACKENDS) == ["highs", "gurobi", "scip"]  # preference order
 
 
 def test_available_backends_probe_without_importing_vendors() -> None:
@@ -169,3 +169,57 @@ def test_highs_ctrl_c_returns_incumbent() -> None:
     assert res.values is not None
     assert res.wall_time_s < 30
     assert np.isfinite(res.objective)
+
+
+@pytest.mark.parametrize(("solver", "banner"), [("highs", "HiGHS"), ("scip", "SCIP")])
+def test_solver_log_goes_to_stderr_and_stdout_stays_json(
+    tmp_path, solver: str, banner: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue: ``--json --verbose`` printed the HiGHS log on stdout."""
+    import json
+
+    from checkmate_opt.io import save_graph
+
+    if not BACKENDS[solver].is_available():
+        pytest.skip(f"{solver} not installed")
+
+    path = tmp_path / "g.json"
+    save_graph(linear_graph(5), path)
+    cmd = [sys.executable, "-m", "checkmate_opt", "solve", str(path), "--strategy", "optimal"]
+    cmd += ["--budget", "0.7x", "--json", "--verbose", "--threads", "1", "--solver", solver]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)  # nothing but the JSON object on stdout
+    assert data["strategy"] == "optimal"
+    assert banner in proc.stderr  # the log still streams, on stderr
+
+
+@pytest.mark.parametrize("sentinel", [1e100, 1.00283e100, float("inf")])
+def test_progress_never_shows_no_incumbent_sentinels(
+    sentinel: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue: Gurobi's progress line showed ``incumbent 1.00283e+100 bound -1.00283e+100``."""
+    from checkmate_opt.backends.base import _ProgressFilter, log_progress
+
+    events: list[Progress] = []
+    filt = _ProgressFilter(events.append)
+    filt(sentinel, -sentinel)  # no incumbent, no bound yet: nothing to report
+    filt(sentinel, 7.0)
+    filt(9.0, -sentinel)
+    assert [(e.incumbent, e.bound) for e in events] == [(None, 7.0), (9.0, 7.0)]
+    with caplog.at_level("INFO", logger="checkmate_opt.solve"):
+        log_progress(Progress(1.0, None, 7.0))
+    assert "incumbent - bound 7" in caplog.text
+    assert "e+100" not in caplog.text
+
+
+def test_gurobi_progress_events_are_finite() -> None:
+    if not GurobiBackend.is_available():
+        pytest.skip("gurobipy not installed")
+    events: list[Progress] = []
+    inst = build_instance(linear_graph(6), 6, eps_noise=0)
+    GurobiBackend().solve(inst.model, OPTS, progress=events.append)
+    assert events
+    for e in events:
+        for v in (e.incumbent, e.bound):
+            assert v is None or abs(v) < 1e99

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -213,3 +214,163 @@ def test_shared_graph_beats_baselines(shared_graphs, name: str) -> None:  # type
     best = cheapest_within(baseline_results(g), budget)
     assert best is not None
     assert res.compute_cost <= best.compute_cost
+
+
+@settings(max_examples=10, deadline=None)
+@given(g=training_graphs(max_layers=3), frac=st.floats(0.0, 1.0))
+def test_default_is_exact_never_costlier_than_true_optimum(g, frac: float) -> None:  # type: ignore[no-untyped-def]
+    """With default options, "proven optimal" means optimal for the real costs (no noise)."""
+    low, high = g.min_feasible_memory(), g.total_memory
+    budget = int(low + frac * (high - low))
+    want = brute_force_optimum(g, budget)
+    res = optimal(g, budget, options=SolveOptions(threads=1), progress=None)
+    assert res.params["eps_noise"] == 0
+    if want is None:
+        assert res.schedule is None
+        return
+    assert res.proven_optimal
+    assert res.compute_cost == want
+
+
+def _demo_case() -> tuple:  # type: ignore[type-arg]
+    from checkmate_opt.budget import resolve_budget
+
+    g = random_layered_graph(30, seed=0)  # checkmate-opt demo --layers 30 --fraction 0.7
+    return g, resolve_budget("0.7x", g)
+
+
+def test_never_worse_than_its_seeds_and_repeatable() -> None:
+    """Issue: under a time limit ``optimal`` returned 827 or 608 where lp_rounding found 602."""
+    from checkmate_opt.strategies.lp_rounding import lp_rounding
+
+    g, budget = _demo_case()
+    opts = SolveOptions(threads=1, time_limit_s=10)
+    lp = lp_rounding(g, budget, options=opts)
+    runs = [optimal(g, budget, options=opts, progress=None)]
+    fitting = [
+        r.compute_cost
+        for r in baseline_results(g, greedy_grid="max_batch")
+        if r.report is not None and r.report.peak_activation_memory <= budget
+    ]
+    for res in runs:
+        assert res.within_budget
+        assert_valid_schedule(g, res, budget=budget)
+        assert res.params["warm_start"] is not None
+        if lp.within_budget:
+            assert res.compute_cost <= lp.compute_cost
+        assert all(res.compute_cost <= c for c in fitting)
+    small = random_layered_graph(10, seed=0)
+    b2 = int(0.7 * small.total_memory)
+    a, b = (optimal(small, b2, options=EXACT, progress=None) for _ in range(2))
+    assert a.compute_cost == b.compute_cost
+    assert np.array_equal(a.schedule.S, b.schedule.S)  # type: ignore[union-attr]
+
+
+def test_time_limit_bounds_the_whole_call() -> None:
+    """Issue: ``time_limit_s=3`` took 6.6 s (build, warm start and overrun not counted)."""
+    import time
+
+    g = linear_graph(16)  # 33 nodes at 9 units: several seconds to prove on one thread
+    budget = 9
+    limit = 2.0
+    t = time.perf_counter()
+    res = optimal(g, budget, options=SolveOptions(threads=1, time_limit_s=limit), progress=None)
+    elapsed = time.perf_counter() - t
+    assert elapsed <= limit + 1.5  # a correctness bound (the watchdog's grace), not a speed test
+    assert res.solve_time_s <= elapsed
+    if res.termination is Termination.TIME_LIMIT:
+        assert res.schedule is None or res.within_budget
+
+
+def test_progress_lines_agree_with_the_report() -> None:
+    """Progress events are in real cost units: the last one is the reported cost and bound."""
+    from checkmate_opt.budget import resolve_budget
+
+    g = random_layered_graph(14, seed=4)
+    budget = resolve_budget("0.7x", g)
+    events = []
+    res = optimal(g, budget, options=EXACT, progress=events.append)
+    assert events
+    last = events[-1]
+    assert last.incumbent == pytest.approx(res.params["milp_objective"])
+    assert last.bound == pytest.approx(res.objective_bound)
+    assert res.compute_cost is not None
+    assert last.bound <= res.compute_cost <= last.incumbent + 1e-6
+    for e in events:  # never an incumbent below the bound
+        if e.incumbent is not None and e.bound is not None:
+            assert e.bound <= e.incumbent + 1e-6
+
+
+def test_progress_event_type_is_exported() -> None:
+    import checkmate_opt as cm
+    from checkmate_opt.backends import Progress
+
+    assert cm.Progress is Progress
+
+
+def test_sweep_reuses_work_and_matches_single_solves(monkeypatch: pytest.MonkeyPatch) -> None:
+    import checkmate_opt.strategies.baselines as baselines_mod
+    from checkmate_opt.strategies.optimal import optimal_sweep
+
+    calls = []
+    real = baselines_mod.baseline_results
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    g = random_layered_graph(8, seed=5)
+    low, high = g.min_feasible_memory(), g.total_memory
+    budgets = [high, low - 1, low + (high - low) // 3, low + (high - low) // 2]
+    monkeypatch.setattr(baselines_mod, "baseline_results", counted)
+    results = optimal_sweep(g, budgets, options=EXACT, progress=None)
+    assert len(calls) == 1  # the baselines are computed once for the whole sweep
+    monkeypatch.undo()
+    assert [r.budget for r in results] == budgets
+    assert results[1].termination is Termination.INFEASIBLE
+    for b, r in zip(budgets, results, strict=True):
+        if r.schedule is None:
+            continue
+        single = optimal(g, b, options=EXACT, progress=None)
+        assert r.compute_cost == single.compute_cost
+        assert r.within_budget
+
+
+def test_seeds_from_the_anytime_strategy_when_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Works with or without an ``anytime`` strategy; when there is one, it seeds the solve."""
+    from checkmate_opt.budget import resolve_budget
+    from checkmate_opt.strategies import STRATEGIES
+
+    g = random_layered_graph(12, seed=2)
+    budget = resolve_budget("0.8x", g)
+    without = optimal(g, budget, options=EXACT, progress=None, lp_seed=False)
+    # a stand-in that is a real strategy with the same calling convention (options=...)
+    monkeypatch.setitem(STRATEGIES, "anytime", "lp_rounding:lp_rounding")
+    seen = []
+    real = optimal.__globals__["_seed_candidates"]
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real(*args, **kwargs)
+        seen.extend(src for _, src in out)
+        return out
+
+    monkeypatch.setitem(optimal.__globals__, "_seed_candidates", spy)
+    with_any = optimal(g, budget, options=EXACT, progress=None, lp_seed=False)
+    assert "anytime" in seen
+    assert with_any.compute_cost == without.compute_cost  # same proven optimum
+
+
+def test_default_gap_proves_exact_optimality() -> None:
+    """No gap asked for: stop only when the integer objective is proven (not at 0.01 %)."""
+    from checkmate_opt.milp.formulation import build_instance
+    from checkmate_opt.strategies.optimal import exact_gap
+
+    g = linear_graph(3)
+    exact = exact_gap(SolveOptions(), build_instance(g, 4))
+    assert exact.mip_rel_gap == 0.0
+    assert exact.mip_abs_gap is not None
+    assert 0.99 < exact.mip_abs_gap < 1.0  # below one gcd unit of the integer objective
+    asked = SolveOptions(mip_rel_gap=0.01)
+    assert exact_gap(asked, build_instance(g, 4)) is asked
+    noisy = SolveOptions()
+    assert exact_gap(noisy, build_instance(g, 4, eps_noise=0.01)).mip_rel_gap is None

@@ -1,4 +1,4 @@
-"""Solver backends: HiGHS (default) and Gurobi, behind one interface.
+"""Solver backends behind one interface: HiGHS (default), Gurobi and SCIP.
 
 Importing this package imports no vendor package; availability is probed with
 ``importlib.util.find_spec``.
@@ -16,6 +16,7 @@ from checkmate_opt.backends.base import (
 )
 from checkmate_opt.backends.gurobi import GurobiBackend
 from checkmate_opt.backends.highs import HighsBackend
+from checkmate_opt.backends.scip import ScipBackend
 from checkmate_opt.errors import BackendUnavailableError, UnknownBackendError
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 #: registry, in preference order
-BACKENDS: dict[str, type[Backend]] = {b.name: b for b in (HighsBackend, GurobiBackend)}
+BACKENDS: dict[str, type[Backend]] = {b.name: b for b in (HighsBackend, GurobiBackend, ScipBackend)}
 
 
 def available_backends() -> tuple[str, ...]:

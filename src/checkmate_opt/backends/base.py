@@ -15,6 +15,7 @@ import functools
 import importlib.util
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ __all__ = [
     "ProgressCallback",
     "compile_model",
     "log_progress",
+    "solver_log_to_stderr",
 ]
 
 logger = logging.getLogger("checkmate_opt.solve")
@@ -75,6 +77,23 @@ def log_progress(event: Progress) -> None:
     logger.info("t=%.1fs incumbent %s bound %s%s", event.time_s, inc, bnd, gap)
 
 
+#: solvers report "no incumbent / no bound" as huge sentinels (Gurobi: +-1e100, HiGHS: +-inf)
+_SENTINEL = 1e99
+
+
+def _finite(value: float | None) -> float | None:
+    """``value``, or ``None`` for a missing, infinite or sentinel value."""
+    if value is None or not math.isfinite(value) or abs(value) >= _SENTINEL:
+        return None
+    return float(value)
+
+
+def solver_log_to_stderr(line: str) -> None:
+    """Where solver logs go: stderr, so that stdout stays machine-readable (``--json``)."""
+    sys.stderr.write(line if line.endswith("\n") else line + "\n")
+    sys.stderr.flush()
+
+
 class _ProgressFilter:
     """Forward only improvements (incumbent down, bound up) to the user's callback."""
 
@@ -85,10 +104,8 @@ class _ProgressFilter:
         self.start = time.perf_counter()
 
     def __call__(self, incumbent: float | None, bound: float | None) -> None:
-        if incumbent is not None and not math.isfinite(incumbent):
-            incumbent = None
-        if bound is not None and not math.isfinite(bound):
-            bound = None
+        incumbent = _finite(incumbent)
+        bound = _finite(bound)
         better = False
         if incumbent is not None and (self.incumbent is None or incumbent < self.incumbent - 1e-9):
             self.incumbent = incumbent
@@ -255,7 +272,7 @@ def finish_result(
     """
     bound: float | None = None
     if is_mip:
-        bound = mip_bound if mip_bound is not None and np.isfinite(mip_bound) else None
+        bound = _finite(mip_bound)
     elif termination is Termination.COMPLETED:
         bound = objective
     if is_mip and values is not None:
@@ -305,7 +322,7 @@ class Backend(abc.ABC):
         """Raise :class:`CapabilityError` for an option this backend cannot honour."""
         wanted = {
             Capability.TIME_LIMIT: options.time_limit_s is not None,
-            Capability.MIP_GAP: options.mip_rel_gap is not None,
+            Capability.MIP_GAP: options.mip_rel_gap is not None or options.mip_abs_gap is not None,
             Capability.THREADS: options.threads is not None,
             Capability.SEED: options.seed is not None,
         }
@@ -330,7 +347,8 @@ class Backend(abc.ABC):
         Parameters
         ----------
         model
-            A Pyomo ConcreteModel with linear rows and one objective (minimised).
+            A Pyomo ConcreteModel with linear rows and one objective (minimised); may be
+            ``None`` when ``compiled`` is given.
         options
             Common options; ``backend_options`` are passed to the vendor verbatim.
         start
@@ -355,6 +373,8 @@ class Backend(abc.ABC):
         """
         self.check_options(options)
         t0 = time.perf_counter()
+        if compiled is None and model is None:
+            raise ValueError("Backend.solve needs a model or a compiled model")
         cm = compile_model(model) if compiled is None else compiled
         x0 = None if start is None else cm.join(start)
         if options.time_limit_s is not None:  # the compile counts against the limit too

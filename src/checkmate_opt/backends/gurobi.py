@@ -13,6 +13,7 @@ from checkmate_opt.backends.base import (
     Capability,
     CompiledModel,
     finish_result,
+    solver_log_to_stderr,
 )
 from checkmate_opt.errors import BackendUnavailableError, SolverError
 from checkmate_opt.options import SolveOptions
@@ -66,11 +67,14 @@ class GurobiBackend(Backend):
         import gurobipy as gp
         from gurobipy import GRB
 
-        native: dict[str, object] = {"OutputFlag": 1 if options.verbose else 0}
+        # LogToConsole 0: the log reaches us through the callback and goes to stderr
+        native: dict[str, object] = {"OutputFlag": 1 if options.verbose else 0, "LogToConsole": 0}
         if options.time_limit_s is not None:
             native["TimeLimit"] = float(options.time_limit_s)
         if options.mip_rel_gap is not None:
             native["MIPGap"] = float(options.mip_rel_gap)
+        if options.mip_abs_gap is not None:
+            native["MIPGapAbs"] = float(options.mip_abs_gap)
         if options.threads is not None:
             native["Threads"] = int(options.threads)
         if options.seed is not None:
@@ -108,7 +112,9 @@ class GurobiBackend(Backend):
             x.Start = np.where(np.isnan(start), GRB.UNDEFINED, start)  # type: ignore[assignment]
 
         def callback(_model: Any, where: int) -> None:
-            if where == GRB.Callback.MIP:
+            if where == GRB.Callback.MESSAGE:
+                solver_log_to_stderr(_model.cbGet(GRB.Callback.MSG_STRING))
+            elif where == GRB.Callback.MIP:
                 progress(
                     _model.cbGet(GRB.Callback.MIP_OBJBST), _model.cbGet(GRB.Callback.MIP_OBJBND)
                 )
@@ -121,7 +127,7 @@ class GurobiBackend(Backend):
         t0 = time.perf_counter()
         interrupted = False
         try:
-            model.optimize(callback if is_mip else None)
+            model.optimize(callback if is_mip or options.verbose else None)
         except KeyboardInterrupt:
             # Gurobi normally turns Ctrl-C into status INTERRUPTED itself; this catches one
             # that lands in our Python callback instead

@@ -17,6 +17,7 @@ from checkmate_opt.backends.base import (
     Capability,
     CompiledModel,
     finish_result,
+    solver_log_to_stderr,
 )
 from checkmate_opt.errors import SolverError
 from checkmate_opt.options import SolveOptions
@@ -73,6 +74,32 @@ def _new_highs() -> Any:
         os.close(saved)
 
 
+def highs_lp(cm: CompiledModel) -> Any:
+    """``cm`` as a ``highspy.HighsLp`` (column-wise matrix, integrality where needed)."""
+    import highspy
+
+    lp = highspy.HighsLp()
+    A = cm.A.tocsc()
+    lp.num_col_ = cm.num_variables
+    lp.num_row_ = cm.num_constraints
+    lp.col_cost_ = cm.c
+    lp.offset_ = cm.offset
+    lp.col_lower_ = cm.col_lo
+    lp.col_upper_ = cm.col_hi
+    lp.row_lower_ = cm.row_lo
+    lp.row_upper_ = cm.row_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    if cm.integer.any():
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
+            for f in cm.integer
+        ]
+    return lp
+
+
 class HighsBackend(Backend):
     """HiGHS (``highspy``): MILP and LP, MIP starts, progress callbacks, Ctrl-C.
 
@@ -97,11 +124,14 @@ class HighsBackend(Backend):
         import highspy
 
         h = _new_highs()
-        native: dict[str, object] = {"output_flag": bool(options.verbose)}
+        # the log goes through a callback to stderr: HiGHS' console log is stdout
+        native: dict[str, object] = {"output_flag": bool(options.verbose), "log_to_console": False}
         if options.time_limit_s is not None:
             native["time_limit"] = float(options.time_limit_s)
         if options.mip_rel_gap is not None:
             native["mip_rel_gap"] = float(options.mip_rel_gap)
+        if options.mip_abs_gap is not None:
+            native["mip_abs_gap"] = float(options.mip_abs_gap)
         if options.threads is not None:
             native["threads"] = int(options.threads)
         if options.seed is not None:
@@ -112,26 +142,8 @@ class HighsBackend(Backend):
             if status == highspy.HighsStatus.kError:
                 raise SolverError(f"HiGHS rejected option {key}={value!r}; check its name and type")
 
-        lp = highspy.HighsLp()
-        A = cm.A.tocsc()
-        lp.num_col_ = cm.num_variables
-        lp.num_row_ = cm.num_constraints
-        lp.col_cost_ = cm.c
-        lp.offset_ = cm.offset
-        lp.col_lower_ = cm.col_lo
-        lp.col_upper_ = cm.col_hi
-        lp.row_lower_ = cm.row_lo
-        lp.row_upper_ = cm.row_hi
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = A.indptr
-        lp.a_matrix_.index_ = A.indices
-        lp.a_matrix_.value_ = A.data
+        lp = highs_lp(cm)
         is_mip = bool(cm.integer.any())
-        if is_mip:
-            lp.integrality_ = [
-                highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
-                for f in cm.integer
-            ]
         if h.passModel(lp) == highspy.HighsStatus.kError:
             raise SolverError("HiGHS could not load the model (passModel failed)")
         if start is not None and is_mip:
@@ -157,6 +169,8 @@ class HighsBackend(Backend):
                 best["x"] = np.array(out.mip_solution, dtype=float)
             on_mip(event)
 
+        if options.verbose:
+            h.cbLogging.subscribe(lambda event: solver_log_to_stderr(event.message))
         if is_mip:
             h.cbMipImprovingSolution.subscribe(on_improving)
             h.cbMipLogging.subscribe(on_mip)

@@ -1,4 +1,4 @@
-"""The MILP's own memory accounting (spec §3.3 rows 6-8), computed in plain numpy.
+"""The MILP's own memory accounting (the paper's rows 6-8), computed in plain numpy.
 
 The MILP counts memory differently from the simulator: a checkpoint held at the start of a
 stage stays counted until its last consumer in that stage runs (or all stage when it has
@@ -19,8 +19,20 @@ from checkmate_opt.schedule import Schedule
 __all__ = ["clean_schedule", "implied_free", "milp_memory", "milp_peak"]
 
 
+def _later_consumers(graph: Graph) -> np.ndarray:
+    """``(m, n)`` 0/1 matrix: row e = (i, k) marks the consumers j > k of i."""
+    edges = graph.edges
+    out = np.zeros((len(edges), graph.n), dtype=np.int32)
+    succ = graph.successors
+    for e, (i, k) in enumerate(edges):
+        later = [j for j in succ[i] if j > k]
+        if later:
+            out[e, later] = 1
+    return out
+
+
 def implied_free(graph: Graph, R: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """FREE[t, e] as the hazard rows force it (spec §3.3 row 6), shape ``(n, m)``.
+    """FREE[t, e] as the hazard rows force it (the paper's row 6), shape ``(n, m)``.
 
     ``FREE[t, (i, k)] = 1`` iff ``k`` is computed in stage ``t``, ``i`` is not checkpointed
     into stage ``t + 1`` and no later consumer ``j > k`` of ``i`` is computed in stage ``t``.
@@ -28,38 +40,37 @@ def implied_free(graph: Graph, R: np.ndarray, S: np.ndarray) -> np.ndarray:
     r = np.asarray(R, dtype=bool)
     s = np.asarray(S, dtype=bool)
     n = graph.n
-    edges = graph.edges
-    free = np.zeros((n, len(edges)), dtype=bool)
-    succ = graph.successors
-    for e, (i, k) in enumerate(edges):
-        later = [j for j in succ[i] if j > k]
-        col = r[:, k].copy()
-        if n > 1:
-            col[:-1] &= ~s[1:, i]
-        for j in later:
-            col &= ~r[:, j]
-        free[:, e] = col
-    return free
+    m = len(graph.edges)
+    if m == 0:
+        return np.zeros((n, 0), dtype=bool)
+    eu = np.fromiter((u for u, _ in graph.edges), dtype=np.int64, count=m)
+    ev = np.fromiter((v for _, v in graph.edges), dtype=np.int64, count=m)
+    s_next = np.zeros((n, n), dtype=bool)
+    s_next[:-1] = s[1:]
+    later = r.astype(np.int32) @ _later_consumers(graph).T > 0  # (n, m)
+    return r[:, ev] & ~s_next[:, eu] & ~later
 
 
 def milp_memory(graph: Graph, R: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """U[t, k] in bytes (spec §3.3 rows 7-8): memory after computing ``k`` in stage ``t``.
+    """U[t, k] in bytes (the paper's rows 7-8): memory after computing ``k`` in stage ``t``.
 
     Returns an ``(n, n)`` int64 array.
     """
     r = np.asarray(R, dtype=bool)
     s = np.asarray(S, dtype=bool)
     n = graph.n
-    mem = graph.memory_array
+    mem = graph.memory_array.astype(np.int64)
     free = implied_free(graph, r, s)
     freed_at = np.zeros((n, n), dtype=np.int64)  # bytes freed right after position k
-    for e, (i, k) in enumerate(graph.edges):
-        freed_at[:, k] += free[:, e] * mem[i]
-    u = np.zeros((n, n), dtype=np.int64)
-    u[:, 0] = r[:, 0] * mem[0] + s.astype(np.int64) @ mem
-    for k in range(n - 1):
-        u[:, k + 1] = u[:, k] + r[:, k + 1] * mem[k + 1] - freed_at[:, k]
-    return u
+    if graph.edges:
+        eu = np.fromiter((u for u, _ in graph.edges), dtype=np.int64, count=len(graph.edges))
+        ev = np.fromiter((v for _, v in graph.edges), dtype=np.int64, count=len(graph.edges))
+        np.add.at(freed_at.T, ev, (free * mem[eu]).T)
+    held = s.astype(np.int64) @ mem
+    computed = np.cumsum(r * mem, axis=1)
+    released = np.zeros((n, n), dtype=np.int64)
+    released[:, 1:] = np.cumsum(freed_at, axis=1)[:, :-1]
+    return held[:, None] + computed - released
 
 
 def milp_peak(graph: Graph, schedule: Schedule) -> int:

@@ -1,7 +1,8 @@
 """Reading solver values back into schedules, and writing schedules as MIP starts.
 
-Solver values are rounded with a tolerance, never truncated (spec §3.6 / §11 A4: ``int()`` of
-0.99995 is 0). Values further than ``tol`` from 0 or 1 raise a :class:`CheckmateWarning`.
+Solver values are rounded with a tolerance, never truncated (the published code truncated,
+and ``int()`` of 0.99995 is 0). Values further than ``tol`` from 0 or 1 raise a
+:class:`CheckmateWarning`.
 """
 
 from __future__ import annotations
@@ -45,8 +46,7 @@ def matrices(inst: MilpInstance, values: Mapping[str, np.ndarray]) -> tuple[np.n
     out = []
     for name in ("R", "S"):
         mat = np.zeros((n, n))
-        comp = getattr(inst.model, name)
-        idx = np.asarray(list(comp.index_set()), dtype=np.int64).reshape(-1, 2)
+        idx = inst.index(name)
         if idx.size:
             mat[idx[:, 0], idx[:, 1]] = values[name]
         out.append(mat)
@@ -60,7 +60,7 @@ def schedule_from_values(
     tol: float = DEFAULT_TOL,
     recompute_r: bool | None = None,
 ) -> Schedule:
-    """The schedule held by a solution: S rounded, R recomputed from S (spec §3.6).
+    """The schedule held by a solution: S rounded, R recomputed from S.
 
     ``recompute_r`` defaults to True for the ``"full"`` variant (``solve_r_opt`` gives the
     cheapest R for S, never costlier than the solver's) and False for the cover variants,
@@ -81,12 +81,11 @@ def start_from_schedule(inst: MilpInstance, schedule: Schedule) -> dict[str, np.
     S = np.asarray(schedule.S, dtype=bool)
     free = implied_free(g, R, S)
     u = milp_memory(g, R, S) / inst.mem_unit
-    m = inst.model
     out: dict[str, np.ndarray] = {}
     for name, mat in (("R", R), ("S", S), ("U", u)):
-        idx = np.asarray(list(getattr(m, name).index_set()), dtype=np.int64).reshape(-1, 2)
+        idx = inst.index(name)
         out[name] = mat[idx[:, 0], idx[:, 1]].astype(float) if idx.size else np.zeros(0)
-    fidx = np.asarray(list(m.FREE.index_set()), dtype=np.int64).reshape(-1, 2)
+    fidx = inst.index("FREE")
     out["FREE"] = free[fidx[:, 0], fidx[:, 1]].astype(float) if fidx.size else np.zeros(0)
     out["P"] = np.array([float(u.max()) if u.size else 0.0])
     return out

@@ -1,4 +1,4 @@
-"""The Checkmate MILP (spec §3.3) written once, as a Pyomo AbstractModel.
+"""The Checkmate MILP (Jain et al., MLSys 2020) written once, as a Pyomo AbstractModel.
 
 Every variant is an instance of the same model; the differences are data:
 
@@ -7,27 +7,29 @@ Every variant is an instance of the same model; the differences are data:
   must be computed; a very weak relaxation kept for the integrality-gap study);
 * ``mode``: ``"budget"`` (minimise compute subject to ``U <= budget``) or ``"min_peak"``
   (minimise the peak ``P >= U`` subject to a compute cap: the linear form of the max-batch
-  MILP, spec §3.8);
+  MILP);
 * ``relax``: the LP relaxation (R, S, FREE in [0, 1]), the same rows.
 
 Only variables that can be nonzero are created (for ``"full"``: R lower-triangular, S strictly
 lower-triangular, U[t, k] for k <= t, FREE[t, (i, k)] for k < t). Dropping the others is exact:
 R[t, k] = 0 for k > t forces FREE = 0 there, so U[t, k] for k > t only decreases, and the frees
 triggered by the frontier node t itself change no U that is left. The budget is a bound on U
-(no redundant U rows). Costs and memory are divided by their gcds; compute costs carry the
-per-node noise ``1 + eps * z_i`` (z ~ N(0, 1), seeded) that breaks ties (spec §3.2).
+(no redundant U rows). Costs and memory are divided by their gcds; compute costs may carry
+the per-node noise ``1 + eps * z_i`` (z ~ N(0, 1), seeded) that breaks ties (off by default).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
-from functools import cache, reduce
+from functools import cache, cached_property, reduce
 from typing import Any, Literal
 
 import numpy as np
 
 from checkmate_opt.graph import Graph
+from checkmate_opt.milp.matrix import full_matrices
 
 __all__ = ["MilpInstance", "Mode", "Variant", "abstract_model", "build_instance"]
 
@@ -49,7 +51,7 @@ def _s(m: Any, t: int, i: int) -> Any:
 
 
 def frontier_rule(m: Any, i: int) -> Any:
-    """Which nodes must be computed (spec §3.3 rows 1-3 and the variants).
+    """Which nodes must be computed (the paper's rows 1-3 and the variants).
 
     full: ``R[t, t] = 1`` for every stage t (rows 1-2 hold by construction: R and S have no
     upper-triangular variables). cover_all: ``sum_t R[t, i] >= 1``. cover_last:
@@ -108,7 +110,7 @@ def free_upper_rule(m: Any, t: int, e: int) -> Any:
 
 
 def free_tight_rule(m: Any, t: int, e: int, j: int) -> Any:
-    """Optional disaggregated hazard rows (spec §3.8's tightening family, valid for 0/1).
+    """Optional disaggregated hazard rows (a tightening, valid for 0/1).
 
     For FREE[t, (i, k)]: ``j = -1``: ``FREE <= R[t, k]``; ``j = -2``: ``FREE + S[t+1, i] <= 1``;
     ``j >= 0`` (a later consumer of i): ``FREE + R[t, j] <= 1``. Each is implied by row 6 for
@@ -137,7 +139,7 @@ def memory_recurrence_rule(m: Any, t: int, k: int) -> Any:
 
 
 def peak_rule(m: Any, t: int, k: int) -> Any:
-    """min_peak mode (spec §3.8, linear form): ``U[t, k] <= P``."""
+    """min_peak mode (the max-batch MILP in linear form): ``U[t, k] <= P``."""
     if m.mode.value != "min_peak":
         return _skip()
     return m.U[t, k] <= m.P
@@ -151,7 +153,7 @@ def compute_cap_rule(m: Any) -> Any:
 
 
 def objective_rule(m: Any) -> Any:
-    """Spec §3.2: minimise ``sum_{t,i} c~_i R[t, i]``; min_peak mode: minimise ``P``."""
+    """Minimise ``sum_{t,i} c~_i R[t, i]``; min_peak mode: minimise ``P``."""
     if m.mode.value == "min_peak":
         return m.P
     return sum(m.cost[i] * m.R[t, i] for t, i in m.RIDX)
@@ -242,7 +244,7 @@ class MilpInstance:
     Attributes
     ----------
     model
-        The Pyomo ConcreteModel (an instance of :func:`abstract_model`).
+        The Pyomo ConcreteModel (an instance of :func:`abstract_model`), created on first use.
     graph
         The graph it was built from.
     budget
@@ -261,10 +263,12 @@ class MilpInstance:
     eps_noise, seed
         The noise level and seed.
     build_time_s
-        Wall time of ``create_instance``.
+        Wall time spent building (the instance data, plus the Pyomo instance or the matrices
+        once made).
+    data
+        The instance data handed to ``create_instance``.
     """
 
-    model: Any
     graph: Graph
     budget: int | None
     variant: str
@@ -278,6 +282,56 @@ class MilpInstance:
     eps_noise: float
     seed: int | None
     build_time_s: float
+    data: dict[str, Any] = field(repr=False)
+    tighten: bool = False
+
+    def _timed(self, seconds: float) -> None:
+        object.__setattr__(self, "build_time_s", self.build_time_s + seconds)
+
+    @cached_property
+    def model(self) -> Any:
+        """The Pyomo ConcreteModel, created on first use (the source of truth)."""
+        start = time.perf_counter()
+        model = abstract_model().create_instance(data={None: self.data})
+        self._timed(time.perf_counter() - start)
+        return model
+
+    def index(self, name: str) -> np.ndarray:
+        """The index set of Var component ``name`` as an int array (``(len, dim)``)."""
+        key = {"R": "RIDX", "S": "SIDX", "FREE": "FIDX", "U": "UIDX"}[name]
+        idx = self.data[key][None]
+        return np.asarray(idx, dtype=np.int64).reshape(-1, 2)
+
+    @property
+    def fast_matrices(self) -> bool:
+        """Whether :meth:`matrices` is built without Pyomo (the ``"full"`` variant)."""
+        return self.variant == "full"
+
+    def matrices(self) -> dict[str, Any]:
+        """Standard-form arrays of the model (keyword arguments of ``CompiledModel``).
+
+        The ``"full"`` variant is written directly with numpy (:mod:`~checkmate_opt.milp.matrix`,
+        tested to equal Pyomo's compilation of :attr:`model`); ``None`` for the others, which
+        the backend compiles from :attr:`model`.
+        """
+        start = time.perf_counter()
+        d = self.data
+        n = self.graph.n
+        out = full_matrices(
+            n=n,
+            edges=list(self.graph.edges),
+            successors=self.graph.successors,
+            cost=np.array([d["cost"][i] for i in range(n)], dtype=float),
+            cost_exact=np.array([d["cost_exact"][i] for i in range(n)], dtype=float),
+            mem=np.array([d["mem"][i] for i in range(n)], dtype=float),
+            budget=float(d["budget"][None]),
+            compute_cap=float(d["compute_cap"][None]),
+            mode=self.mode,
+            relax=self.relax,
+            tighten=self.tighten,
+        )
+        self._timed(time.perf_counter() - start)
+        return out
 
     def objective_to_cost(self, value: float) -> float:
         """A solved objective in real compute units, for an *incumbent* (best estimate)."""
@@ -390,7 +444,7 @@ def build_instance(
     mode: Mode = "budget",
     relax: bool = False,
     tighten: bool = False,
-    eps_noise: float = 0.01,
+    eps_noise: float = 0.0,
     seed: int | None = 0,
     compute_cap: int | None = None,
 ) -> MilpInstance:
@@ -412,7 +466,7 @@ def build_instance(
         Add the disaggregated hazard rows of :func:`free_tight_rule` (same integer optimum,
         tighter LP; off by default so the LP bound is the paper's).
     eps_noise
-        Relative per-node cost noise (spec §3.2); 0 for exact runs. Not used in min_peak mode.
+        Relative per-node cost noise that breaks ties; 0 for exact costs. Not used in min_peak mode.
     seed
         Seed of the noise.
     compute_cap
@@ -434,8 +488,7 @@ def build_instance(
     >>> len(inst.model.R), len(inst.model.S), inst.g_ram, inst.model.budget.value
     (15, 10, 1, 3.0)
     """
-    import time
-
+    start = time.perf_counter()
     if variant not in VARIANTS:
         raise ValueError(f"unknown MILP variant {variant!r}; choose one of {VARIANTS}")
     if mode not in MODES:
@@ -498,10 +551,7 @@ def build_instance(
     for name, idx in sets.items():
         data[name] = {None: idx}
     data["TIDX"] = {None: _tight_index(graph, sets["FIDX"], set(sets["RIDX"])) if tighten else []}
-    start = time.perf_counter()
-    model = abstract_model().create_instance(data={None: data})
     return MilpInstance(
-        model=model,
         graph=graph,
         budget=None if mode == "min_peak" else int(budget),  # type: ignore[arg-type]
         variant=variant,
@@ -515,4 +565,6 @@ def build_instance(
         eps_noise=eps,
         seed=seed,
         build_time_s=time.perf_counter() - start,
+        data=data,
+        tighten=bool(tighten),
     )

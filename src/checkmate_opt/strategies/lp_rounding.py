@@ -1,4 +1,4 @@
-"""LP relaxation, rounding and the LP lower bound (spec §4).
+"""LP relaxation, rounding and the LP lower bound.
 
 The LP is the MILP of :mod:`checkmate_opt.milp.formulation` with integrality relaxed. Rounding
 turns its fractional S into candidate checkpoint sets; R is recovered with ``solve_r_opt``;
@@ -23,7 +23,11 @@ from checkmate_opt.options import SolveOptions
 from checkmate_opt.results import SolveResult, Termination
 from checkmate_opt.schedule import Schedule
 from checkmate_opt.simulate import simulate
-from checkmate_opt.strategies.optimal import _check_budget, footprint_infeasible
+from checkmate_opt.strategies.optimal import (
+    _check_budget,
+    compile_instance,
+    footprint_infeasible,
+)
 
 __all__ = ["lp_bound", "lp_rounding"]
 
@@ -51,7 +55,7 @@ def _solve_lp(
         seed=seed,
         tighten=tighten,
     )
-    return inst, backend.solve(inst.model, options)
+    return inst, backend.solve(None, options, compiled=compile_instance(inst))
 
 
 def lp_rounding(
@@ -64,11 +68,11 @@ def lp_rounding(
     lp_budget_factor: float = 0.9,
     solver: str | Backend | None = "highs",
     options: SolveOptions = SolveOptions(),  # noqa: B008 - frozen dataclass
-    eps_noise: float = 0.01,
+    eps_noise: float = 0.0,
     variant: Variant = "full",
     tighten: bool = False,
 ) -> SolveResult:
-    """Round the LP relaxation to a schedule (spec §4.1-4.3).
+    """Round the LP relaxation to a schedule.
 
     Parameters
     ----------
@@ -84,12 +88,12 @@ def lp_rounding(
     seed
         Seeds both the randomized rounding and the cost noise.
     lp_budget_factor
-        The LP is solved at ``int(factor * budget)`` (spec §4.1's safety margin, 0.9). If that
+        The LP is solved at ``int(factor * budget)`` (the paper's safety margin, 0.9). If that
         LP is infeasible the LP at the full budget is tried.
     solver, options
         The backend and its options (applied to the LP solve).
     eps_noise
-        Cost noise of the LP (spec §3.2).
+        Relative cost noise of the LP (0: exact costs, the default).
     variant
         MILP variant (the cover variants keep the LP's R as well; see docs/milp.md).
     tighten
@@ -251,7 +255,7 @@ def lp_bound(
     variant: Variant = "full",
     tighten: bool = False,
 ) -> SolveResult:
-    """The LP lower bound on the compute cost at ``budget`` (spec §4.5), in real cost units.
+    """The LP lower bound on the compute cost at ``budget``, in real cost units.
 
     No schedule is returned; ``objective_bound`` holds the bound (rounded up to the cost
     gcd, since every schedule's cost is a multiple of it). With ``eps_noise > 0`` the bound is

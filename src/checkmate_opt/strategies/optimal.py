@@ -1,4 +1,4 @@
-"""The optimal schedule: the Checkmate MILP (spec §3) solved by a backend.
+"""The optimal schedule: the Checkmate MILP solved by a backend.
 
 The schedule is read from the solver's S (rounded), R is recomputed with ``solve_r_opt``
 (never costlier than the solver's R) and the result is simulated: the reported cost and memory
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from checkmate_opt.backends import Backend, Progress, get_backend, log_progress
@@ -22,7 +22,7 @@ from checkmate_opt.options import SolveOptions
 from checkmate_opt.results import SolveResult, SolverInfo, Termination
 from checkmate_opt.schedule import Schedule
 
-__all__ = ["optimal", "warm_start_schedule"]
+__all__ = ["optimal", "optimal_sweep", "warm_start_schedule"]
 
 
 def _check_budget(budget: int | None, strategy: str) -> int:
@@ -77,6 +77,37 @@ def _no_solve(elapsed: float, solver_name: str) -> Any:
     )
 
 
+def compile_instance(inst: MilpInstance) -> Any:
+    """The solver-ready standard form of ``inst``: written directly with numpy for the
+    ``"full"`` variant (no Pyomo instance needed), else compiled from the Pyomo model."""
+    from checkmate_opt.backends.base import CompiledModel, compile_model
+
+    if inst.fast_matrices:
+        return CompiledModel(**inst.matrices())
+    return compile_model(inst.model)
+
+
+def exact_gap(options: SolveOptions, inst: MilpInstance) -> SolveOptions:
+    """With exact costs and no gap asked for, stop only at proven optimality.
+
+    Exact costs are integers in gcd units, so an absolute gap below one unit (and no relative
+    gap) proves the incumbent optimal; the solvers' default relative gap (1e-4) would accept
+    a schedule up to 0.01 % costlier and still call it optimal.
+    """
+    if options.mip_rel_gap is not None or options.mip_abs_gap is not None:
+        return options
+    if inst.eps_noise or inst.mode != "budget":
+        return options
+    return dataclasses.replace(options, mip_rel_gap=0.0, mip_abs_gap=1.0 - 1e-6)
+
+
+def _time_left(options: SolveOptions, started: float) -> float:
+    """Fraction of the time limit still left (1.0 without a limit)."""
+    if options.time_limit_s is None:
+        return 1.0
+    return max(0.0, 1.0 - (time.perf_counter() - started) / options.time_limit_s)
+
+
 def remaining_time(options: SolveOptions, started: float) -> SolveOptions:
     """``options`` with the time limit cut by what the call has already spent (model build,
     warm start), so that the limit bounds the whole call and not just the solver."""
@@ -86,29 +117,134 @@ def remaining_time(options: SolveOptions, started: float) -> SolveOptions:
     return dataclasses.replace(options, time_limit_s=max(0.05, left))
 
 
-def warm_start_schedule(graph: Graph, budget: int) -> tuple[Schedule, str] | None:
-    """The cheapest baseline schedule that fits ``budget`` under the MILP's accounting.
+def _fits(graph: Graph, schedule: Schedule, budget: int) -> tuple[int, Schedule] | None:
+    """``(cost, cleaned schedule)`` when ``schedule`` fits ``budget`` by the MILP's accounting."""
+    sched = clean_schedule(graph, schedule)
+    if milp_peak(graph, sched) > budget:
+        return None
+    return int(sched.R.sum(axis=0) @ graph.compute_array), sched
 
-    Each baseline is first cleaned (:func:`~checkmate_opt.milp.accounting.clean_schedule`),
-    which never raises its simulated cost or memory and makes the MILP's accounting agree
-    with the simulator's; schedules whose MILP peak still exceeds the budget are skipped.
-    Returns ``(schedule, strategy name)`` or ``None``.
+
+def warm_start_schedule(
+    graph: Graph,
+    budget: int,
+    *,
+    baselines: list[SolveResult] | None = None,
+    extra: Sequence[tuple[Schedule, str]] = (),
+) -> tuple[Schedule, str] | None:
+    """The cheapest candidate schedule that fits ``budget`` under the MILP's accounting.
+
+    Candidates are the baselines (``baselines``, computed here when ``None``) and ``extra``
+    ``(schedule, source)`` pairs. Each is first cleaned
+    (:func:`~checkmate_opt.milp.accounting.clean_schedule`), which never raises its simulated
+    cost or memory and makes the MILP's accounting agree with the simulator's; schedules
+    whose MILP peak still exceeds the budget are skipped. Ties go to the earlier candidate
+    (``extra`` first), so the choice is deterministic. Returns ``(schedule, source)`` or ``None``.
     """
     from checkmate_opt.strategies.baselines import baseline_results
 
+    if baselines is None:
+        baselines = list(baseline_results(graph, greedy_grid="max_batch"))
+    cands = list(extra)
+    cands += [(r.schedule, r.strategy) for r in baselines if r.schedule is not None]
     cost_of = graph.compute_array
     best: tuple[int, Schedule, str] | None = None
-    for res in baseline_results(graph, greedy_grid="max_batch"):
-        if res.schedule is None:
+    for sched0, source in cands:
+        if best is not None and int(sched0.R.sum(axis=0) @ cost_of) >= best[0]:
+            continue  # cleaning only lowers the cost, but not below this
+        fit = _fits(graph, sched0, budget)
+        if fit is None or (best is not None and fit[0] >= best[0]):
             continue
-        sched = clean_schedule(graph, res.schedule)
-        cost = int(sched.R.sum(axis=0) @ cost_of)  # what the simulator would charge
-        if best is not None and cost >= best[0]:
-            continue
-        if milp_peak(graph, sched) > budget:
-            continue
-        best = (cost, sched, res.strategy)
+        best = (fit[0], fit[1], source)
     return None if best is None else (best[1], best[2])
+
+
+def best_within_budget(
+    graph: Graph,
+    budget: int,
+    candidates: Sequence[tuple[Schedule, str]],
+) -> tuple[Schedule, str] | None:
+    """The cheapest candidate that the simulator puts within ``budget`` (ties: the first).
+
+    This is what ``optimal`` already holds before solving, so it never returns anything
+    costlier, even where the MILP's stricter accounting rejects the candidate as a MIP start.
+    """
+    from checkmate_opt.simulate import simulate
+
+    best: tuple[int, Schedule, str] | None = None
+    for sched, source in candidates:
+        try:
+            rep = simulate(graph, sched)
+        except ScheduleError:
+            continue
+        if rep.peak_activation_memory > budget:
+            continue
+        if best is None or rep.compute_cost < best[0]:
+            best = (rep.compute_cost, sched, source)
+    return None if best is None else (best[1], best[2])
+
+
+#: above this many nodes LP rounding is tried as a seed only when no other candidate fits
+LP_SEED_MAX_NODES = 200
+#: under a shorter time limit the LP seed is skipped (its LP solves and roundings would eat
+#: the limit; baselines and the solver use it better)
+LP_SEED_MIN_LIMIT_S = 5.0
+
+
+def _seed_candidates(
+    graph: Graph,
+    budget: int,
+    backend: Backend,
+    options: SolveOptions,
+    started: float,
+    *,
+    lp_seed: bool,
+    anytime_s: float,
+    have_fit: bool,
+) -> list[tuple[Schedule, str]]:
+    """Extra warm-start candidates: a short ``anytime`` run (when registered), then LP rounding.
+
+    Each gets a share of the time limit, so that seeding never eats the solve. On graphs over
+    :data:`LP_SEED_MAX_NODES` nodes the LP (as large as the MILP) is solved only when nothing
+    else fits.
+    """
+    from checkmate_opt.strategies import STRATEGIES, get_strategy
+
+    out: list[tuple[Schedule, str]] = []
+    limit = options.time_limit_s
+
+    def share(frac: float, cap: float | None) -> float | None:
+        if limit is None:
+            return cap
+        left = limit - (time.perf_counter() - started)
+        budget_s = frac * left
+        return budget_s if cap is None else min(cap, budget_s)
+
+    if "anytime" in STRATEGIES and anytime_s > 0:
+        t = share(0.2, anytime_s)
+        if t is not None and t > 0.2:
+            try:
+                res = get_strategy("anytime")(
+                    graph, budget, options=SolveOptions(time_limit_s=t, seed=options.seed)
+                )
+            except Exception:
+                res = None
+            if res is not None and res.schedule is not None and res.within_budget:
+                out.append((res.schedule, "anytime"))
+    short = limit is not None and limit < LP_SEED_MIN_LIMIT_S
+    if lp_seed and not short and (graph.n <= LP_SEED_MAX_NODES or not (have_fit or out)):
+        from checkmate_opt.strategies.lp_rounding import lp_rounding
+
+        t = share(0.5, None)
+        if t is None or t > 0.2:
+            quiet = dataclasses.replace(options, time_limit_s=t, verbose=False)
+            try:
+                res = lp_rounding(graph, budget, solver=backend, options=quiet, eps_noise=0.0)
+            except Exception:
+                res = None
+            if res is not None and res.schedule is not None and res.within_budget:
+                out.append((res.schedule, "lp_rounding"))
+    return out
 
 
 def progress_in_cost_units(
@@ -116,9 +252,9 @@ def progress_in_cost_units(
 ) -> Callable[[Progress], None] | None:
     """Wrap a progress sink so that it sees real cost units instead of scaled ones.
 
-    Incumbent and bound go through the same conversion, so the gap shown is the solver's own
-    gap (with cost noise, both are the noisy objective rescaled by the mean noise). The result's
-    ``objective_bound`` is the rigorous bound on the exact cost (``bound_to_cost``).
+    The bound goes through :meth:`MilpInstance.bound_to_cost`, the same conversion as the
+    result's ``objective_bound``; with exact costs (the default) the incumbent is exactly the
+    cost of the solver's schedule, so the lines agree with the final report.
     """
     if sink is None:
         return None
@@ -128,7 +264,7 @@ def progress_in_cost_units(
             Progress(
                 ev.time_s,
                 None if ev.incumbent is None else inst.objective_to_cost(ev.incumbent),
-                None if ev.bound is None else inst.objective_to_cost(ev.bound),
+                None if ev.bound is None else inst.bound_to_cost(ev.bound),
             )
         )
 
@@ -141,14 +277,18 @@ def optimal(
     *,
     solver: str | Backend | None = "highs",
     options: SolveOptions = SolveOptions(),  # noqa: B008 - frozen dataclass
-    eps_noise: float = 0.01,
+    eps_noise: float = 0.0,
     seed: int | None = 0,
     warm_start: bool = True,
+    lp_seed: bool = True,
+    anytime_s: float = 5.0,
     variant: Variant = "full",
     tighten: bool = True,
     progress: Callable[[Progress], None] | None = log_progress,
+    baselines: list[SolveResult] | None = None,
+    seeds: Sequence[tuple[Schedule, str]] = (),
 ) -> SolveResult:
-    """The cheapest schedule within ``budget``: solve the Checkmate MILP (spec §3).
+    """The cheapest schedule within ``budget``: solve the Checkmate MILP.
 
     Parameters
     ----------
@@ -159,28 +299,42 @@ def optimal(
     solver
         ``"highs"`` (default), ``"gurobi"``, ``None`` (first available) or a Backend.
     options
-        Time limit, MIP gap, threads, seed, verbosity, vendor options.
+        Time limit (of the whole call: build, warm start and solve), MIP gap, threads, seed,
+        verbosity, vendor options.
     eps_noise
-        Per-node cost noise that breaks ties (spec §3.2); 0 for exact runs.
+        Relative per-node cost noise (``1 + eps * z_i``, seeded). The default 0 solves the
+        exact costs, so "proven optimal" holds for the real cost; noise only changes which of
+        several equally cheap schedules is found, and can cost optimality by up to ``eps``.
     seed
         Seed of the noise.
     warm_start
-        Seed the solve with the cheapest baseline that fits (a MIP start).
+        Seed the solve (a MIP start) with the cheapest of: the baselines, LP rounding
+        (``lp_seed``), a short ``anytime`` run (``anytime_s``, when that strategy is
+        registered) and ``seeds``, among those that fit. The returned schedule is never
+        costlier than that seed.
+    lp_seed
+        Try LP rounding as a warm start (at most half of the time left).
+    anytime_s
+        Seconds for the ``anytime`` strategy's warm start (0: skip it).
     variant
         ``"full"`` (the paper's), ``"cover_all"`` or ``"cover_last"``.
     tighten
         Add the disaggregated hazard rows (same optimum, tighter LP relaxation; about 2x
-        faster on MobileNet). ``False`` solves exactly the spec §3.3 rows.
+        faster on MobileNet). ``False`` solves exactly the paper's rows.
     progress
         Called with the incumbent and bound (real cost units) as they improve; default: log
         lines on the ``checkmate_opt.solve`` logger; ``None``: silent.
+    baselines
+        Baseline results to seed from (computed when ``None``; a sweep passes them once).
+    seeds
+        Further ``(schedule, source)`` warm-start candidates (e.g. a neighbouring budget's).
 
     Returns
     -------
     SolveResult
-        ``COMPLETED`` with ``proven_optimal=True`` when the solver proved optimality (of the
-        noise-perturbed objective, within the MIP gap); ``TIME_LIMIT`` / ``INTERRUPTED`` with
-        the incumbent if there is one; ``INFEASIBLE`` without a schedule when no schedule fits.
+        ``COMPLETED`` with ``proven_optimal=True`` when the solver proved optimality (within
+        the MIP gap); ``TIME_LIMIT`` / ``INTERRUPTED`` with the best schedule seen if there is
+        one; ``INFEASIBLE`` without a schedule when no schedule fits.
         ``objective_bound`` is a valid lower bound on the compute cost in real units.
 
     Raises
@@ -193,7 +347,7 @@ def optimal(
     Examples
     --------
     >>> from checkmate_opt.generators import linear_graph
-    >>> r = optimal(linear_graph(4), 4, eps_noise=0, progress=None)
+    >>> r = optimal(linear_graph(4), 4, progress=None)
     >>> r.termination.value, r.compute_cost, r.within_budget
     ('completed', 11, True)
     """
@@ -209,10 +363,37 @@ def optimal(
     seed_info = None
     start = None
     if warm_start and variant == "full":
-        found = warm_start_schedule(graph, budget)
+        extra = list(seeds)
+        small = graph.n <= LP_SEED_MAX_NODES
+        if small:  # the LP seed first: cheap here, and usually far better than any baseline
+            extra += _seed_candidates(
+                graph, budget, backend, options, t0, lp_seed=lp_seed, anytime_s=0, have_fit=False
+            )
+        if baselines is None and (not extra or _time_left(options, t0) > 0.5):
+            # the baselines cannot be stopped midway: with a seed in hand and half the limit
+            # gone, the solver gets the time instead
+            from checkmate_opt.strategies.baselines import baseline_results
+
+            baselines = list(baseline_results(graph, greedy_grid="max_batch"))
+        found = warm_start_schedule(graph, budget, baselines=baselines or [], extra=extra)
+        more = _seed_candidates(
+            graph,
+            budget,
+            backend,
+            options,
+            t0,
+            lp_seed=lp_seed and not small,
+            anytime_s=anytime_s,
+            have_fit=found is not None,
+        )
+        if more:
+            extra += more
+            found = warm_start_schedule(graph, budget, baselines=baselines or [], extra=extra)
         if found is not None:
-            seed_info = found
             start = start_from_schedule(inst, found[0])
+        known = [(r.schedule, r.strategy) for r in baselines or [] if r.schedule is not None]
+        known += extra
+        seed_info = best_within_budget(graph, budget, ([found] if found else []) + known)
     if (
         options.time_limit_s is not None
         and time.perf_counter() - t0 >= options.time_limit_s
@@ -228,9 +409,11 @@ def optimal(
             started=t0,
             fallback=seed_info,
         )
+    compiled = compile_instance(inst)  # before the time left is measured: it counts too
     res = backend.solve(
-        inst.model,
-        remaining_time(options, t0),
+        None,
+        remaining_time(exact_gap(options, inst), t0),
+        compiled=compiled,
         start=start,
         progress=progress_in_cost_units(inst, progress),
     )
@@ -243,6 +426,34 @@ def optimal(
         started=t0,
         fallback=seed_info,
     )
+
+
+def optimal_sweep(
+    graph: Graph,
+    budgets: Sequence[int],
+    **kwargs: Any,
+) -> list[SolveResult]:
+    """:func:`optimal` at each of ``budgets``, reusing work between them.
+
+    The baselines are computed once, and the budgets are solved from the smallest up: every
+    schedule that fits a budget fits all larger ones, so each solve is warm-started from its
+    smaller neighbour's result (as well as the usual seeds). A budget below the graph's
+    single-node footprint is ``INFEASIBLE`` at once. Results come back in the order of
+    ``budgets``; ``kwargs`` are :func:`optimal`'s (``options.time_limit_s`` applies to each
+    budget).
+    """
+    from checkmate_opt.strategies.baselines import baseline_results
+
+    cleaned = [_check_budget(b, "optimal_sweep") for b in budgets]
+    base = list(baseline_results(graph, greedy_grid="max_batch"))
+    out: dict[int, SolveResult] = {}
+    prev: list[tuple[Schedule, str]] = []
+    for b in sorted(set(cleaned)):
+        res = optimal(graph, b, baselines=base, seeds=prev, **kwargs)
+        out[b] = res
+        if res.schedule is not None and res.within_budget:
+            prev = [(res.schedule, f"budget {b}")]
+    return [out[b] for b in cleaned]
 
 
 def milp_result(
@@ -263,12 +474,18 @@ def milp_result(
         schedule = schedule_from_values(inst, res.values)
     elif fallback is not None and term is not Termination.INFEASIBLE:
         schedule, source = fallback[0], f"warm start ({fallback[1]})"
+    if schedule is not None and fallback is not None and source == "solver":
+        # the best schedule seen: a solver stopped early (or a MIP start it dropped) must
+        # never leave us with something costlier than the seed we already had
+        cost_of = graph.compute_array
+        if int(fallback[0].R.sum(axis=0) @ cost_of) < int(schedule.R.sum(axis=0) @ cost_of):
+            schedule, source = fallback[0], f"warm start ({fallback[1]})"
     bound = None if res.objective_bound is None else inst.bound_to_cost(res.objective_bound)
     if term is Termination.INFEASIBLE:
         bound = None
     params: dict[str, object] = {
         "variant": inst.variant,
-        "tighten": len(inst.model.TIDX) > 0,
+        "tighten": inst.tighten,
         "eps_noise": inst.eps_noise,
         "seed": inst.seed,
         "g_cpu": inst.g_cpu,
@@ -353,4 +570,11 @@ def _over_budget(
     )
 
 
-__all__ += ["footprint_infeasible", "milp_result", "progress_in_cost_units", "remaining_time"]
+__all__ += [
+    "compile_instance",
+    "exact_gap",
+    "footprint_infeasible",
+    "milp_result",
+    "progress_in_cost_units",
+    "remaining_time",
+]
