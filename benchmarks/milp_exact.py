@@ -10,6 +10,7 @@ Usage::
 
     .venv/bin/python benchmarks/milp_exact.py vgg19_b256_train segnet_b32_train \
         --mults 0.9 0.8 --time-limit 120 --compare no_lp_seed --out results.jsonl
+    .venv/bin/python benchmarks/milp_exact.py --table results.jsonl   # markdown, peer beside
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "noise": {"eps_noise": 0.01},
     "no_tighten": {"tighten": False},
     "no_heuristics": {"backend_options": {"mip_heuristic_effort": 0.0}},
-    "exact_gap": {"mip_rel_gap": 0.0},
+    "gap_1e4": {"mip_rel_gap": 1e-4},
+    "scip": {"solver": "scip"},
 }
 
 
@@ -52,11 +54,12 @@ def run_one(path: Path, mult: float, config: str, args: argparse.Namespace) -> d
         opt_kw["backend_options"] = kw.pop("backend_options")
     if "mip_rel_gap" in kw:
         opt_kw["mip_rel_gap"] = kw.pop("mip_rel_gap")
+    solver = kw.pop("solver", args.solver)
+    if solver == "scip":
+        opt_kw.pop("threads", None)
     load = os.getloadavg()[0]
     t = time.perf_counter()
-    res = optimal(
-        g, budget, solver=args.solver, options=SolveOptions(**opt_kw), progress=None, **kw
-    )
+    res = optimal(g, budget, solver=solver, options=SolveOptions(**opt_kw), progress=None, **kw)
     wall = time.perf_counter() - t
     total = g.total_compute
     cost = res.compute_cost
@@ -66,7 +69,7 @@ def run_one(path: Path, mult: float, config: str, args: argparse.Namespace) -> d
         "mult": mult,
         "budget": budget,
         "config": config,
-        "solver": args.solver,
+        "solver": solver,
         "status": res.termination.value,
         "proven_optimal": res.proven_optimal,
         "within_budget": res.within_budget,
@@ -83,6 +86,40 @@ def run_one(path: Path, mult: float, config: str, args: argparse.Namespace) -> d
     }
 
 
+def _peer(shared: Path) -> dict[tuple[str, float], dict[str, str]]:
+    """The peer's rows of ``peer-2core.md`` (read at run time), keyed by (graph, mult)."""
+    path = shared / "peer-2core.md"
+    out: dict[tuple[str, float], dict[str, str]] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 11 or not cells[1].replace(".", "").isdigit():
+            continue
+        out[(cells[0], float(cells[1]))] = {"status": cells[7], "incr": cells[8], "wall": cells[9]}
+    return out
+
+
+def table(paths: list[Path], shared: Path) -> str:
+    """A markdown table of JSON lines, the peer's figures beside ours."""
+    peer = _peer(shared)
+    head = "| graph | mult | B | config | status | incr % | gap % | wall s | load | warm start "
+    head += "| peer status | peer incr % | peer wall s |\n" + "|---" * 13 + "|\n"
+    rows = []
+    for path in paths:
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            p = peer.get((r["graph"], r["mult"]), {})
+            inc = "-" if r["increase_pct"] is None else f"{r['increase_pct']:.3f}"
+            gap = "-" if r["gap_pct"] is None else f"{r['gap_pct']:.4f}"
+            rows.append(
+                f"| {r['graph']} | {r['mult']} | {r['budget']} | {r['config']} | {r['status']} "
+                f"| {inc} | {gap} | {r['wall_s']:.2f} | {r['load1']} | {r['warm_start']} "
+                f"| {p.get('status', '-')} | {p.get('incr', '-')} | {p.get('wall', '-')} |"
+            )
+    return head + "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("graphs", nargs="*", default=SMALL)
@@ -93,7 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", nargs="*", default=[], choices=sorted(CONFIGS))
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--shared", type=Path, default=SHARED)
+    ap.add_argument("--table", type=Path, nargs="+", help="print a table of these JSON lines")
     args = ap.parse_args(argv)
+    if args.table:
+        print(table(args.table, args.shared), end="")
+        return 0
     out = args.out.open("a") if args.out else sys.stdout
     for name in args.graphs:
         path = args.shared / (name if name.endswith(".json") else f"{name}.json")

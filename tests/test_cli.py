@@ -118,10 +118,10 @@ def test_solve_checkpoint_all_json(linear3):
 
 @pytest.mark.parametrize(
     ("budget", "within", "parsed"),
-    [("5", True, 5), ("4", False, 4), ("1KB", True, 1000), ("1x", True, 5), ("0.5x", False, 2)],
+    [("5", True, 5), ("4", False, 4), ("1KB", True, 1000), ("1x", True, 5), ("0.5x", False, 3)],
 )
 def test_solve_budget(linear3, budget, within, parsed):
-    # "Fx" is a multiple of the peak with no rematerialization (5 here), rounded down; a
+    # "Fx" is a multiple of the peak with no rematerialization (5 here), rounded up; a
     # schedule over the budget is still printed, with exit status 3
     proc = run_main("solve", linear3, "--strategy", "checkpoint_all", "--budget", budget, "--json")
     assert proc.returncode == (0 if within else 3), proc.stderr

@@ -163,23 +163,38 @@ def best_within_budget(
     graph: Graph,
     budget: int,
     candidates: Sequence[tuple[Schedule, str]],
+    *,
+    simulated: Sequence[SolveResult] = (),
 ) -> tuple[Schedule, str] | None:
     """The cheapest candidate that the simulator puts within ``budget`` (ties: the first).
 
     This is what ``optimal`` already holds before solving, so it never returns anything
     costlier, even where the MILP's stricter accounting rejects the candidate as a MIP start.
+    ``simulated`` are results whose simulator report is reused (the baselines); the other
+    candidates are simulated here, cheapest first, only while they could still win.
     """
     from checkmate_opt.simulate import simulate
 
+    cost_of = graph.compute_array
     best: tuple[int, Schedule, str] | None = None
-    for sched, source in candidates:
+    for r in simulated:
+        if r.schedule is None or r.report is None or r.compute_cost is None:
+            continue
+        if r.report.peak_activation_memory <= budget and (best is None or r.compute_cost < best[0]):
+            best = (int(r.compute_cost), r.schedule, r.strategy)
+    order = sorted(
+        range(len(candidates)),
+        key=lambda k: (int(candidates[k][0].R.sum(axis=0) @ cost_of), k),
+    )
+    for k in order:
+        sched, source = candidates[k]
+        if best is not None and int(sched.R.sum(axis=0) @ cost_of) >= best[0]:
+            break  # the simulator charges exactly the computations in R
         try:
             rep = simulate(graph, sched)
         except ScheduleError:
             continue
-        if rep.peak_activation_memory > budget:
-            continue
-        if best is None or rep.compute_cost < best[0]:
+        if rep.peak_activation_memory <= budget and (best is None or rep.compute_cost < best[0]):
             best = (rep.compute_cost, sched, source)
     return None if best is None else (best[1], best[2])
 
@@ -391,9 +406,9 @@ def optimal(
             found = warm_start_schedule(graph, budget, baselines=baselines or [], extra=extra)
         if found is not None:
             start = start_from_schedule(inst, found[0])
-        known = [(r.schedule, r.strategy) for r in baselines or [] if r.schedule is not None]
-        known += extra
-        seed_info = best_within_budget(graph, budget, ([found] if found else []) + known)
+        seed_info = best_within_budget(
+            graph, budget, ([found] if found else []) + extra, simulated=baselines or []
+        )
     if (
         options.time_limit_s is not None
         and time.perf_counter() - t0 >= options.time_limit_s
