@@ -44,6 +44,7 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> list[Path]:
         ("peak_rss_mb", "peak RSS of the process (MB)"),
     ]
     series = sorted({(family(r["graph"]), r["strategy"]) for r in rows})
+    colour = {sr: f"C{k}" for k, sr in enumerate(series)}  # one colour per series everywhere
     for ax, (key, label) in zip(axes, panels, strict=True):
         for fam, strat in series:
             pts = sorted(
@@ -59,17 +60,25 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> list[Path]:
                     [x for x, _ in pts],
                     [max(y, 1e-3) for _, y in pts],
                     marker="o" if fam == "chain" else "s",
+                    color=colour[(fam, strat)],
                     label=f"{strat}, {fam}",
                 )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("nodes")
+        ax.minorticks_off()
         ax.set_title(label, fontsize=10)
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     written = save_figure(fig, path, formats=("pdf",))
     plt.close(fig)
     return written
+
+
+def replot(folder: Path) -> list[Path]:
+    """Draw the figure again from ``folder/scaling.jsonl``."""
+    rows = [run.json.loads(x) for x in (folder / "scaling.jsonl").read_text().splitlines()]
+    return plot(rows, folder / "scaling.png")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
