@@ -137,3 +137,27 @@ def test_shared_random_graphs_reorder_within_budget(shared_graphs, name, mult):
     assert res.within_budget
     rep = simulate(reorder_graph(g, res.params["order"]), res.schedule)
     assert rep.peak_activation_memory <= budget
+
+
+def test_ctrl_c_returns_the_best_schedule_so_far(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from checkmate_opt.io import save_graph
+
+    path = tmp_path / "random40.json"
+    save_graph(random_layered_graph(40, seed=7), path)
+    cmd = [sys.executable, "-m", "checkmate_opt", "solve", str(path), "--strategy", "anytime"]
+    cmd += ["--budget", "0.8x", "--time-limit", "120", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6.0)  # imports and the first schedule (milliseconds), then improvement rounds
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    data = json.loads(out)
+    assert data["status"] == "interrupted"
+    assert data["within_budget"] is True
+    assert data["peak_activation_memory"] <= data["budget"]
