@@ -60,6 +60,13 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON[0])
+def scaling(session: nox.Session) -> None:
+    """Build time, solve time and memory against graph size (posargs to benchmarks/scaling.py)."""
+    _install(session, "all")
+    session.run("python", "benchmarks/scaling.py", *session.posargs)
+
+
+@nox.session(python=PYTHON[0])
 def figures(session: nox.Session) -> None:
     """Every experiment of the paper into figures/ (``nox -s figures -- --quick`` for minutes on
     2 cores; posargs are options of ``checkmate-opt figures``, e.g. ``--workers 4``)."""

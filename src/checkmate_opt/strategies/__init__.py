@@ -38,6 +38,8 @@ STRATEGIES: dict[str, str] = {
     "optimal": "optimal:optimal",
     "lp_rounding": "lp_rounding:lp_rounding",
     "lp_bound": "lp_rounding:lp_bound",
+    "anytime": "anytime:anytime",
+    "anytime_reorder": "anytime:anytime_reorder",
 }
 
 #: the heuristic baselines the paper compares with (no solver needed)

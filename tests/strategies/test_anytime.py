@@ -1,0 +1,163 @@
+"""The anytime strategies: within budget whenever they return a schedule, never worse with more
+rounds, deterministic per seed; the reordering variant's order is topological and the simulator
+agrees with its report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from checkmate_opt.budget import no_remat_peak, resolve_budget
+from checkmate_opt.generators import linear_graph, random_layered_graph
+from checkmate_opt.io import load_graph
+from checkmate_opt.results import Termination
+from checkmate_opt.simulate import simulate
+from checkmate_opt.strategies import solve
+from checkmate_opt.strategies.anytime import (
+    anytime,
+    anytime_reorder,
+    no_remat_peak_of_order,
+    reorder_graph,
+)
+
+GRAPHS = [
+    linear_graph(12),
+    random_layered_graph(12, seed=1),
+    random_layered_graph(20, seed=2, width=4),
+]
+
+
+@pytest.mark.parametrize("graph", GRAPHS, ids=lambda g: g.name or "linear")
+@pytest.mark.parametrize("mult", [0.9, 0.8, 0.7])
+@pytest.mark.parametrize("strategy", [anytime, anytime_reorder])
+def test_within_budget_and_referee_agrees(graph, mult, strategy):
+    budget = int(mult * no_remat_peak(graph))
+    res = strategy(graph, budget, time_limit_s=None, max_rounds=3)
+    if res.schedule is None:
+        assert res.termination in (Termination.OTHER_LIMIT, Termination.INFEASIBLE)
+        return
+    g = graph
+    if strategy is anytime_reorder:
+        g = reorder_graph(graph, res.params["order"])
+    rep = simulate(g, res.schedule)
+    assert rep.compute_cost == res.report.compute_cost
+    assert rep.peak_activation_memory == res.report.peak_activation_memory
+    assert rep.peak_activation_memory <= budget
+    assert res.within_budget
+    assert res.objective_bound == graph.total_compute <= rep.compute_cost
+
+
+def test_fixed_order_finds_a_schedule_on_small_graphs():
+    # the greedy must not give up where recomputation clearly helps
+    found = 0
+    for seed in range(6):
+        g = random_layered_graph(15, seed=seed)
+        res = anytime(g, int(0.8 * no_remat_peak(g)), time_limit_s=None, max_rounds=2)
+        found += res.within_budget
+    assert found >= 5
+
+
+def test_more_rounds_never_worse_and_deterministic():
+    g = random_layered_graph(30, seed=3, width=4)
+    budget = int(0.8 * no_remat_peak(g))
+    costs = []
+    for rounds in (0, 4, 12):
+        res = anytime(g, budget, time_limit_s=None, seed=7, max_rounds=rounds)
+        assert res.within_budget
+        costs.append(res.compute_cost)
+    assert costs == sorted(costs, reverse=True)
+    again = anytime(g, budget, time_limit_s=None, seed=7, max_rounds=12)
+    assert again.schedule == anytime(g, budget, time_limit_s=None, seed=7, max_rounds=12).schedule
+
+
+def test_no_budget_and_loose_budget_recompute_nothing():
+    g = random_layered_graph(10, seed=4)
+    for budget in (None, no_remat_peak(g)):
+        res = anytime(g, budget, time_limit_s=1.0)
+        assert res.compute_cost == g.total_compute
+        assert res.proven_optimal
+        assert res.termination is Termination.COMPLETED
+
+
+def test_budget_below_a_node_footprint_is_infeasible():
+    g = random_layered_graph(10, seed=5)
+    res = anytime(g, g.min_feasible_memory() - 1, time_limit_s=1.0)
+    assert res.termination is Termination.INFEASIBLE
+    assert res.schedule is None
+    assert str(g.min_feasible_memory()) in res.message
+
+
+def test_reorder_gives_a_topological_order_with_the_same_costs():
+    g = random_layered_graph(25, seed=6, width=4)
+    budget = int(0.7 * no_remat_peak(g))
+    res = anytime_reorder(g, budget, time_limit_s=None, max_rounds=2)
+    order = res.params["order"]
+    pos = {v: k for k, v in enumerate(order)}
+    assert sorted(order) == list(range(g.n))
+    assert all(pos[u] < pos[v] for u, v in g.edges)
+    assert res.params["order_peak"] == no_remat_peak_of_order(g, order)
+    assert res.params["order_peak"] <= no_remat_peak(g)
+    g2 = reorder_graph(g, order)
+    assert g2.total_compute == g.total_compute
+    assert no_remat_peak(g2) == no_remat_peak_of_order(g, order)
+
+
+def test_reorder_is_deterministic_per_seed():
+    g = random_layered_graph(25, seed=9, width=4)
+    budget = int(0.7 * no_remat_peak(g))
+    a = anytime_reorder(g, budget, time_limit_s=None, seed=1, max_rounds=2)
+    b = anytime_reorder(g, budget, time_limit_s=None, seed=1, max_rounds=2)
+    assert a.params["order"] == b.params["order"]
+    assert a.schedule == b.schedule
+
+
+def test_reorder_graph_rejects_a_non_topological_order():
+    g = linear_graph(3)
+    with pytest.raises(ValueError, match="before its input"):
+        reorder_graph(g, list(reversed(range(g.n))))
+
+
+def test_registered_and_options_seed_and_limit_apply():
+    from checkmate_opt.options import SolveOptions
+
+    g = random_layered_graph(12, seed=8)
+    res = solve(g, "0.8x", strategy="anytime", options=SolveOptions(time_limit_s=0.5, seed=3))
+    assert res.strategy == "anytime"
+    assert res.params.get("seed", 3) == 3
+    assert res.budget == resolve_budget("0.8x", g)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["random_layered_n250", "random_layered_n500"])
+@pytest.mark.parametrize("mult", [0.9, 0.8])
+def test_shared_random_graphs_reorder_within_budget(shared_graphs, name, mult):
+    g = load_graph(shared_graphs / f"{name}.json")
+    budget = int(np.ceil(mult * no_remat_peak(g)))
+    res = anytime_reorder(g, budget, time_limit_s=5.0)
+    assert res.within_budget
+    rep = simulate(reorder_graph(g, res.params["order"]), res.schedule)
+    assert rep.peak_activation_memory <= budget
+
+
+def test_ctrl_c_returns_the_best_schedule_so_far(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from checkmate_opt.io import save_graph
+
+    path = tmp_path / "random40.json"
+    save_graph(random_layered_graph(40, seed=7), path)
+    cmd = [sys.executable, "-m", "checkmate_opt", "solve", str(path), "--strategy", "anytime"]
+    cmd += ["--budget", "0.8x", "--time-limit", "120", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6.0)  # imports and the first schedule (milliseconds), then improvement rounds
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    data = json.loads(out)
+    assert data["status"] == "interrupted"
+    assert data["within_budget"] is True
+    assert data["peak_activation_memory"] <= data["budget"]
