@@ -143,6 +143,7 @@ def test_termination_values():
     assert Termination("time_limit") is Termination.TIME_LIMIT
     assert {t.value for t in Termination} == {
         "completed",
+        "over_budget",
         "time_limit",
         "other_limit",
         "infeasible",
@@ -284,3 +285,23 @@ def test_loaded_result_is_not_optimal_when_the_simulator_puts_it_over_budget() -
     assert loaded.proven_optimal is False
     data["budget"] = r.report.peak_activation_memory
     assert SolveResult.from_dict(data, g).proven_optimal is True
+
+
+def test_over_budget_schedule_is_never_completed_or_optimal() -> None:
+    """A run that finished with a schedule the simulator puts over budget says so."""
+    from checkmate_opt.generators import linear_graph
+    from checkmate_opt.strategies import solve
+
+    g = linear_graph(6)
+    res = solve(g, 4, strategy="checkpoint_all")  # holds every forward value: over 4
+    assert not res.within_budget
+    assert res.termination is Termination.OVER_BUDGET
+    assert not res.proven_optimal
+    fits = solve(g, 10**6, strategy="checkpoint_all")
+    assert fits.within_budget and fits.termination is Termination.COMPLETED
+    # a stored "completed" over-budget result, loaded against the graph, is re-judged
+    data = fits.to_dict()
+    data["budget"] = 4
+    data["proven_optimal"] = True
+    loaded = SolveResult.from_dict(data, g)
+    assert loaded.termination is Termination.OVER_BUDGET and not loaded.proven_optimal

@@ -22,6 +22,8 @@ class Termination(enum.StrEnum):
     """Why a strategy stopped."""
 
     COMPLETED = "completed"  #: ran to completion (MILP: optimal within the gap; heuristic: done)
+    #: ran to completion, but the simulator puts its schedule over the budget
+    OVER_BUDGET = "over_budget"
     TIME_LIMIT = "time_limit"  #: the time limit was hit (a schedule may still be held)
     OTHER_LIMIT = "other_limit"  #: an iteration / node / objective limit was hit
     INFEASIBLE = "infeasible"  #: proven: no schedule fits the budget
@@ -74,8 +76,20 @@ class SolveResult:
         termination: Termination = Termination.COMPLETED,
         **kwargs: Any,
     ) -> SolveResult:
-        """Build a result, simulating ``schedule`` (the referee) when there is one."""
+        """Build a result, simulating ``schedule`` (the referee) when there is one.
+
+        A run that completed with a schedule the simulator puts over ``budget`` is reported as
+        ``over_budget``, never ``completed`` or proven optimal.
+        """
         report = simulate(graph, schedule) if schedule is not None else None
+        if (
+            termination is Termination.COMPLETED
+            and report is not None
+            and budget is not None
+            and report.peak_activation_memory > budget
+        ):
+            termination = Termination.OVER_BUDGET
+            kwargs["proven_optimal"] = False
         return cls(
             strategy=strategy,
             budget=budget,
@@ -214,12 +228,15 @@ class SolveResult:
                 operations=(),
             )
         proven = bool(data.get("proven_optimal", False))
+        status = Termination(data["status"])
         if graph is not None:  # optimal means: a schedule the simulator puts within budget
             budget = data.get("budget")
             fits = report is not None and (
                 budget is None or report.peak_activation_memory <= budget
             )
             proven = proven and fits
+            if status is Termination.COMPLETED and report is not None and not fits:
+                status = Termination.OVER_BUDGET
         info = data.get("solver_info")
         solver = None
         if info:
@@ -233,7 +250,7 @@ class SolveResult:
         return cls(
             strategy=data["strategy"],
             budget=data.get("budget"),
-            termination=Termination(data["status"]),
+            termination=status,
             schedule=schedule,
             report=report,
             solve_time_s=float(data.get("solve_time_s") or 0.0),
