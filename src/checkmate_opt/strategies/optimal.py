@@ -235,7 +235,8 @@ def _seed_candidates(
         budget_s = frac * left
         return budget_s if cap is None else min(cap, budget_s)
 
-    if "anytime" in STRATEGIES and anytime_s > 0:
+    # baselines already seed small graphs well; anytime pays where none fits or the graph is big
+    if "anytime" in STRATEGIES and anytime_s > 0 and (not have_fit or graph.n > LP_SEED_MAX_NODES):
         t = share(0.2, anytime_s)
         if t is not None and t > 0.2:
             try:
