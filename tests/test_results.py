@@ -298,10 +298,12 @@ def test_over_budget_schedule_is_never_completed_or_optimal() -> None:
     assert res.termination is Termination.OVER_BUDGET
     assert not res.proven_optimal
     fits = solve(g, 10**6, strategy="checkpoint_all")
-    assert fits.within_budget and fits.termination is Termination.COMPLETED
+    assert fits.within_budget
+    assert fits.termination is Termination.COMPLETED
     # a stored "completed" over-budget result, loaded against the graph, is re-judged
     data = fits.to_dict()
     data["budget"] = 4
     data["proven_optimal"] = True
     loaded = SolveResult.from_dict(data, g)
-    assert loaded.termination is Termination.OVER_BUDGET and not loaded.proven_optimal
+    assert loaded.termination is Termination.OVER_BUDGET
+    assert not loaded.proven_optimal
