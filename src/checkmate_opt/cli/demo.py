@@ -17,9 +17,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--fraction", type=float, default=0.8, help="budget / peak with no rematerialization"
     )
-    p.add_argument(
-        "--time-limit", type=float, default=10.0, help="seconds per strategy (default 10)"
-    )
+    p.add_argument("--time-limit", type=float, default=5.0, help="seconds per strategy (default 5)")
     p.set_defaults(func=run)
 
 

@@ -602,10 +602,6 @@ def _limits(
     return time_limit_s, seed
 
 
-#: rounds without an improvement after which the search stops before its time limit
-STALL_ROUNDS = 300
-
-
 def _search(
     p: _Prep,
     budget: float,
@@ -659,15 +655,12 @@ def _search(
     _emit(progress, started, best, lower)
     if best is None or best.cost <= lower:
         return best, rounds, False, False
-    last_gain = 0
     try:
         while max_rounds is None or rounds < max_rounds:
             if deadline is not None and time.perf_counter() >= deadline:
                 return best, rounds, False, True
             if deadline is None and max_rounds is None and rounds >= 20:
                 break
-            if max_rounds is None and rounds - last_gain >= STALL_ROUNDS:
-                break  # restarts stopped paying: return now rather than idle to the limit
             rounds += 1
             cand: _Sweep | _Fail | None
             if use_drops:
@@ -692,7 +685,6 @@ def _search(
                 improved = cand.cost < best.cost
                 best, weight, best_alpha = cand, trial, alpha
                 if improved:
-                    last_gain = rounds
                     _emit(progress, started, best, lower)
                 if best.cost <= lower:
                     break
