@@ -54,21 +54,12 @@ def build(name: str, seed: int = 0) -> Any:
 
 def data(model: Any, batch: int = BATCH, seed: int = 0) -> tuple[Any, Any]:
     """A seeded batch: inputs of the model's dtypes, targets of the output's shape (for mse)."""
+    from checkmate_opt.zoo.small import synthetic_inputs
+
     rng = np.random.default_rng(seed)
-    vocab = min(
-        (int(lay.input_dim) for lay in model.layers if type(lay).__name__ == "Embedding"),
-        default=2,
-    )
-    xs = []
-    for t in model.inputs:
-        shape = (batch, *(int(d) for d in t.shape[1:]))
-        if "int" in str(t.dtype):
-            xs.append(rng.integers(0, vocab, size=shape).astype(str(t.dtype)))
-        else:
-            xs.append(rng.standard_normal(shape).astype("float32"))
+    x = synthetic_inputs(model, batch, rng)
     out_shape = (batch, *(int(d) for d in model.outputs[0].shape[1:]))
-    y = rng.random(out_shape).astype("float32")
-    return (xs[0] if len(xs) == 1 else xs), y
+    return x, rng.random(out_shape).astype("float32")
 
 
 @cache

@@ -17,7 +17,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["SMALL_MODELS", "small_rnn", "small_transformer", "synthetic_batch"]
+__all__ = [
+    "SMALL_MODELS",
+    "small_rnn",
+    "small_transformer",
+    "synthetic_batch",
+    "synthetic_inputs",
+]
 
 
 def small_transformer(
@@ -79,15 +85,12 @@ def small_rnn(
 SMALL_MODELS = {"small_transformer": small_transformer, "small_rnn": small_rnn}
 
 
-def synthetic_batch(model: Any, batch_size: int, *, seed: int = 0) -> tuple[Any, Any]:
-    """A seeded batch for ``model``: inputs of its input shape and dtype, one-hot targets.
+def synthetic_inputs(model: Any, batch_size: int, rng: Any) -> Any:
+    """Seeded inputs for ``model`` drawn from ``rng`` (a numpy ``Generator``).
 
     Integer inputs are token ids below the smallest ``Embedding`` vocabulary of the model;
-    float inputs are standard normal. Targets are one-hot rows of the output width.
+    float inputs are standard normal. One array, or a list for several inputs.
     """
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
     vocab = min(
         (int(lay.input_dim) for lay in model.layers if type(lay).__name__ == "Embedding"),
         default=2,
@@ -99,6 +102,16 @@ def synthetic_batch(model: Any, batch_size: int, *, seed: int = 0) -> tuple[Any,
             xs.append(rng.integers(0, vocab, size=shape).astype(str(t.dtype)))
         else:
             xs.append(rng.standard_normal(shape).astype("float32"))
+    return xs[0] if len(xs) == 1 else xs
+
+
+def synthetic_batch(model: Any, batch_size: int, *, seed: int = 0) -> tuple[Any, Any]:
+    """A seeded batch for ``model``: :func:`synthetic_inputs` and one-hot targets of the
+    output width."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = synthetic_inputs(model, batch_size, rng)
     width = int(model.outputs[0].shape[-1])
     y = np.eye(width, dtype="float32")[rng.integers(0, width, size=batch_size)]
-    return (xs[0] if len(xs) == 1 else xs), y
+    return x, y
