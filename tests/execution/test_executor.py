@@ -161,6 +161,18 @@ def test_schedule_of_another_graph_rejected() -> None:
         train_step(model, "mse", None, other)
 
 
+def test_reordered_schedule_rejected() -> None:
+    import dataclasses
+
+    model = build("chain")
+    res = solved("chain", "checkpoint_all")
+    order = list(range(res.unwrap().n))
+    order[0], order[1] = order[1], order[0]
+    moved = dataclasses.replace(res, params={**res.params, "order": order})
+    with pytest.raises(cm.ScheduleError, match="changes the execution order"):
+        train_step(model, "mse", None, moved)
+
+
 def test_subclassed_model_rejected() -> None:
     class Sub(keras.Model):
         def __init__(self) -> None:

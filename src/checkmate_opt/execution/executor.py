@@ -261,6 +261,13 @@ def _units(model: Any) -> tuple[list[_Unit], list[Any], Graph]:
 
 def _as_schedule(schedule: Schedule | SolveResult) -> Schedule:
     if isinstance(schedule, SolveResult):
+        order: Any = schedule.params.get("order")
+        if order is not None and list(order) != list(range(len(order))):
+            # its stages refer to a relabelled graph; the model runs in its own layer order
+            raise ScheduleError(
+                f"the {schedule.strategy} schedule changes the execution order (params['order']);"
+                " the executor runs the model's own order: use a fixed-order strategy"
+            )
         return schedule.unwrap()
     if isinstance(schedule, Schedule):
         return schedule
