@@ -128,16 +128,14 @@ def simulate(graph: Graph, schedule: Schedule) -> SimulationReport:
     n = graph.n
     if schedule.n != n:
         raise ScheduleError(f"the schedule has {schedule.n} stages but the graph has {n} nodes")
-    R, S = schedule.R, schedule.S
+    R, S = schedule.R.astype(bool, copy=False), schedule.S.astype(bool, copy=False)
     mem = graph.memory_cost
     cost = graph.compute_cost
     args = graph.args
     fixed = graph.fixed_memory
-    edges = graph.edges
-    eu = np.fromiter((u for u, _ in edges), dtype=np.int64, count=len(edges))
-    ev = np.fromiter((v for _, v in edges), dtype=np.int64, count=len(edges))
-
-    live: set[int] = set()
+    # a boolean live vector, so that each stage only visits what it computes or frees
+    # (a frozen set walk over all live values made large graphs quadratic in Python)
+    live = np.zeros(n, dtype=bool)
     live_bytes = 0
     peak = 0
     total = 0
@@ -146,48 +144,51 @@ def simulate(graph: Graph, schedule: Schedule) -> SimulationReport:
     grid = np.zeros((n, n), dtype=np.int64)
     computed = np.zeros(n, dtype=bool)
     no_keep = np.zeros(n, dtype=bool)
+    compute_op, free_op = OpKind.COMPUTE, OpKind.FREE
 
     for t in range(n):
-        row_r = R[t]
         keep = S[t + 1] if t + 1 < n else no_keep
-        missing = [int(u) for u in np.flatnonzero(S[t]) if int(u) not in live]
-        if missing:
+        missing = np.flatnonzero(S[t] & ~live)
+        if missing.size:
+            u0 = int(missing[0])
             raise ScheduleError(
-                f"stage {t} checkpoints node {missing[0]} ({graph.names[missing[0]]}), "
+                f"stage {t} checkpoints node {u0} ({graph.names[u0]}), "
                 "which is not in memory: it was never computed or was freed"
             )
-        last_use = np.full(n, -1, dtype=np.int64)
-        sel = row_r[ev]
-        np.maximum.at(last_use, eu[sel], ev[sel])
-        for u in sorted(live):
-            if not keep[u] and last_use[u] < 0:
-                live.discard(u)
+        todo = np.flatnonzero(R[t]).tolist()
+        last_use: dict[int, int] = {}
+        for i in todo:  # ascending: the last write is the latest reader in this stage
+            for u in args[i]:
+                last_use[u] = i
+        for u in np.flatnonzero(live & ~keep).tolist():
+            if u not in last_use:
+                live[u] = False
                 live_bytes -= mem[u]
-                ops.append(Operation(OpKind.FREE, t, u))
+                ops.append(Operation(free_op, t, u))
                 timeline.append(live_bytes + fixed)
         prev_pos = 0
-        for i in np.flatnonzero(row_r).tolist():
+        for i in todo:
             grid[t, prev_pos:i] = live_bytes + fixed
             for u in args[i]:
-                if u not in live:
+                if not live[u]:
                     raise ScheduleError(
                         f"stage {t} computes node {i} ({graph.names[i]}) but its input node "
                         f"{u} ({graph.names[u]}) is not in memory"
                     )
-            if i not in live:
-                live.add(i)
+            if not live[i]:
+                live[i] = True
                 live_bytes += mem[i]
             peak = max(peak, live_bytes)
             total += cost[i]
             computed[i] = True
-            ops.append(Operation(OpKind.COMPUTE, t, i))
+            ops.append(Operation(compute_op, t, i))
             timeline.append(live_bytes + fixed)
             grid[t, i] = live_bytes + fixed
             for u in (*args[i], i):
-                if u in live and not keep[u] and last_use[u] <= i:
-                    live.discard(u)
+                if live[u] and not keep[u] and last_use.get(u, -1) <= i:
+                    live[u] = False
                     live_bytes -= mem[u]
-                    ops.append(Operation(OpKind.FREE, t, u))
+                    ops.append(Operation(free_op, t, u))
                     timeline.append(live_bytes + fixed)
             prev_pos = i + 1
         grid[t, prev_pos:] = live_bytes + fixed

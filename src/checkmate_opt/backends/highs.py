@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -74,44 +76,173 @@ def _new_highs() -> Any:
         os.close(saved)
 
 
-def highs_lp(cm: CompiledModel) -> Any:
-    """``cm`` as a ``highspy.HighsLp`` (column-wise matrix, integrality where needed)."""
+def model_arrays(cm: CompiledModel) -> dict[str, Any]:
+    """The plain arrays HiGHS needs (column-wise matrix): what a child solver process gets."""
+    A = cm.A.tocsc()
+    return {
+        "num_col": cm.num_variables,
+        "num_row": cm.num_constraints,
+        "c": np.asarray(cm.c, dtype=float),
+        "offset": float(cm.offset),
+        "col_lo": np.asarray(cm.col_lo, dtype=float),
+        "col_hi": np.asarray(cm.col_hi, dtype=float),
+        "row_lo": np.asarray(cm.row_lo, dtype=float),
+        "row_hi": np.asarray(cm.row_hi, dtype=float),
+        "start": np.asarray(A.indptr),
+        "index": np.asarray(A.indices),
+        "value": np.asarray(A.data, dtype=float),
+        "integer": np.asarray(cm.integer, dtype=bool),
+    }
+
+
+def lp_from_arrays(arrays: dict[str, Any]) -> Any:
+    """A ``highspy.HighsLp`` from :func:`model_arrays`."""
     import highspy
 
     lp = highspy.HighsLp()
-    A = cm.A.tocsc()
-    lp.num_col_ = cm.num_variables
-    lp.num_row_ = cm.num_constraints
-    lp.col_cost_ = cm.c
-    lp.offset_ = cm.offset
-    lp.col_lower_ = cm.col_lo
-    lp.col_upper_ = cm.col_hi
-    lp.row_lower_ = cm.row_lo
-    lp.row_upper_ = cm.row_hi
+    lp.num_col_ = arrays["num_col"]
+    lp.num_row_ = arrays["num_row"]
+    lp.col_cost_ = arrays["c"]
+    lp.offset_ = arrays["offset"]
+    lp.col_lower_ = arrays["col_lo"]
+    lp.col_upper_ = arrays["col_hi"]
+    lp.row_lower_ = arrays["row_lo"]
+    lp.row_upper_ = arrays["row_hi"]
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    if cm.integer.any():
+    lp.a_matrix_.start_ = arrays["start"]
+    lp.a_matrix_.index_ = arrays["index"]
+    lp.a_matrix_.value_ = arrays["value"]
+    if arrays["integer"].any():
         lp.integrality_ = [
             highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous
-            for f in cm.integer
+            for f in arrays["integer"]
         ]
     return lp
+
+
+def highs_lp(cm: CompiledModel) -> Any:
+    """``cm`` as a ``highspy.HighsLp`` (column-wise matrix, integrality where needed)."""
+    return lp_from_arrays(model_arrays(cm))
+
+
+def native_options(options: SolveOptions) -> dict[str, object]:
+    """HiGHS option values for ``options`` (the log goes through a callback to stderr)."""
+    native: dict[str, object] = {"output_flag": bool(options.verbose), "log_to_console": False}
+    if options.time_limit_s is not None:
+        native["time_limit"] = float(options.time_limit_s)
+    if options.mip_rel_gap is not None:
+        native["mip_rel_gap"] = float(options.mip_rel_gap)
+    if options.mip_abs_gap is not None:
+        native["mip_abs_gap"] = float(options.mip_abs_gap)
+    if options.threads is not None:
+        native["threads"] = int(options.threads)
+    if options.seed is not None:
+        native["random_seed"] = int(options.seed)
+    native.update(options.backend_options)
+    return native
+
+
+def load_highs(native: dict[str, object], arrays: dict[str, Any], start: np.ndarray | None) -> Any:
+    """A ``Highs`` with ``native`` options, the model and the MIP start ``start`` loaded."""
+    import highspy
+
+    h = _new_highs()
+    for key, value in native.items():
+        status = h.setOptionValue(key, value)
+        if status == highspy.HighsStatus.kError:
+            raise SolverError(f"HiGHS rejected option {key}={value!r}; check its name and type")
+    if h.passModel(lp_from_arrays(arrays)) == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS could not load the model (passModel failed)")
+    if start is not None and arrays["integer"].any():
+        x0 = np.where(np.isnan(start), 0.0, start)
+        sol = highspy.HighsSolution()
+        sol.col_value = list(x0)
+        sol.value_valid = True
+        h.setSolution(sol)
+    return h
+
+
+def attach_callbacks(
+    h: Any,
+    *,
+    is_mip: bool,
+    verbose: bool,
+    stop: threading.Event,
+    on_progress: Callable[[float, float], None],
+    on_incumbent: Callable[[float, np.ndarray], None],
+) -> None:
+    """Subscribe the log (to stderr), progress, improving-solution and interrupt callbacks."""
+    if verbose:
+        h.cbLogging.subscribe(lambda event: solver_log_to_stderr(event.message))
+    if is_mip:
+
+        def on_mip(event: Any) -> None:
+            out = event.data_out
+            on_progress(float(out.objective_function_value), float(out.mip_dual_bound))
+
+        def on_improving(event: Any) -> None:
+            out = event.data_out
+            on_incumbent(
+                float(out.objective_function_value), np.array(out.mip_solution, dtype=float)
+            )
+            on_mip(event)
+
+        h.cbMipImprovingSolution.subscribe(on_improving)
+        h.cbMipLogging.subscribe(on_mip)
+
+    def on_interrupt(event: Any) -> None:
+        if stop.is_set():
+            event.interrupt()
+
+    for hook in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+        hook.subscribe(on_interrupt)
+
+
+def final_state(h: Any, *, is_mip: bool) -> dict[str, Any]:
+    """What a finished ``Highs`` holds: status name, solution (or None), objective, bound."""
+    info = h.getInfo()
+    has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    return {
+        "status": h.getModelStatus().name,
+        "x": np.asarray(h.getSolution().col_value, dtype=float) if has_x else None,
+        "objective": float(info.objective_function_value) if has_x else None,
+        "bound": float(info.mip_dual_bound) if is_mip else None,
+        "version": f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}",
+    }
+
+
+class _Best:
+    """The best incumbent a solver reported (HiGHS can drop it when stopped early)."""
+
+    def __init__(self) -> None:
+        self.obj: float | None = None
+        self.x: np.ndarray | None = None
+        self.bound: float | None = None
+
+    def offer(self, obj: float, x: np.ndarray) -> None:
+        if self.obj is None or obj < self.obj:
+            self.obj, self.x = obj, x
 
 
 class HighsBackend(Backend):
     """HiGHS (``highspy``): MILP and LP, MIP starts, progress callbacks, Ctrl-C.
 
-    Ctrl-C: the solve runs in a worker thread of ours; a KeyboardInterrupt in the calling
-    thread asks HiGHS to stop at its next interrupt check, and the best incumbent is
-    returned with ``Termination.INTERRUPTED``.
+    Under a time limit the solve runs in a child process (``isolate=None``, the default;
+    ``True``/``False`` force it either way): HiGHS checks its own limit only now and then
+    (seen 372 s against 300 s), and does not always answer an interrupt request, so past
+    the limit the child is asked to stop and, if it does not, killed; the best incumbent it
+    reported is kept. Without a limit the solve runs in a worker thread of this process.
+    Ctrl-C asks HiGHS to stop at its next interrupt check (the child is killed if it does
+    not) and the best incumbent is returned with ``Termination.INTERRUPTED``.
     """
 
     name: ClassVar[str] = "highs"
     required_modules: ClassVar[tuple[str, ...]] = ("highspy",)
     capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
     install_hint: ClassVar[str] = "pip install highspy"
+
+    def __init__(self, isolate: bool | None = None) -> None:
+        self.isolate = isolate
 
     def _solve_compiled(
         self,
@@ -121,140 +252,238 @@ class HighsBackend(Backend):
         start: np.ndarray | None,
         progress: Any,
     ) -> BackendResult:
-        import highspy
-
-        h = _new_highs()
-        # the log goes through a callback to stderr: HiGHS' console log is stdout
-        native: dict[str, object] = {"output_flag": bool(options.verbose), "log_to_console": False}
-        if options.time_limit_s is not None:
-            native["time_limit"] = float(options.time_limit_s)
-        if options.mip_rel_gap is not None:
-            native["mip_rel_gap"] = float(options.mip_rel_gap)
-        if options.mip_abs_gap is not None:
-            native["mip_abs_gap"] = float(options.mip_abs_gap)
-        if options.threads is not None:
-            native["threads"] = int(options.threads)
-        if options.seed is not None:
-            native["random_seed"] = int(options.seed)
-        native.update(options.backend_options)
-        for key, value in native.items():
-            status = h.setOptionValue(key, value)
-            if status == highspy.HighsStatus.kError:
-                raise SolverError(f"HiGHS rejected option {key}={value!r}; check its name and type")
-
-        lp = highs_lp(cm)
+        isolate = self.isolate if self.isolate is not None else options.time_limit_s is not None
+        native = native_options(_solver_limit(options))
         is_mip = bool(cm.integer.any())
-        if h.passModel(lp) == highspy.HighsStatus.kError:
-            raise SolverError("HiGHS could not load the model (passModel failed)")
-        if start is not None and is_mip:
-            x0 = np.where(np.isnan(start), 0.0, start)
-            sol = highspy.HighsSolution()
-            sol.col_value = list(x0)
-            sol.value_valid = True
-            h.setSolution(sol)
-
-        def on_mip(event: Any) -> None:
-            out = event.data_out
-            progress(out.objective_function_value, out.mip_dual_bound)
-
-        # HiGHS can drop its incumbent when interrupted early (model status kNotset), so the
-        # best solution it reported is kept here too: Ctrl-C never loses a found schedule
-        best: dict[str, Any] = {}
-
-        def on_improving(event: Any) -> None:
-            out = event.data_out
-            obj = float(out.objective_function_value)
-            if "obj" not in best or obj < best["obj"]:
-                best["obj"] = obj
-                best["x"] = np.array(out.mip_solution, dtype=float)
-            on_mip(event)
-
-        if options.verbose:
-            h.cbLogging.subscribe(lambda event: solver_log_to_stderr(event.message))
-        if is_mip:
-            h.cbMipImprovingSolution.subscribe(on_improving)
-            h.cbMipLogging.subscribe(on_mip)
-
-        # Our own worker thread instead of highspy's startSolve()/wait(): those share class-level
-        # locks between all Highs objects, and a KeyboardInterrupt landing inside wait() can
-        # leave the lock held, so every later solve in the process deadlocks (seen in CI).
-        stop = threading.Event()
-
-        def on_interrupt(event: Any) -> None:
-            if stop.is_set():
-                event.interrupt()
-
-        for hook in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
-            hook.subscribe(on_interrupt)
-        outcome: dict[str, BaseException] = {}
-
-        def work() -> None:
-            try:
-                h.run()  # releases the GIL while HiGHS works
-            except BaseException as err:  # re-raised in the caller's thread
-                outcome["error"] = err
-            finally:
-                # HiGHS keeps a per-thread task scheduler; left alive in a finished thread it
-                # aborts the process at exit ("terminate called ..."), as highspy also notes
-                highspy.Highs.resetThreadScheduler(False)
-
-        interrupted = False
-        overran = False
-        # HiGHS checks its time limit only now and then (seen 372 s against 300 s): past the
-        # limit plus a grace period we stop it ourselves
-        deadline = (
-            None
-            if options.time_limit_s is None
-            else float(options.time_limit_s) + max(0.5, 0.02 * float(options.time_limit_s))
+        run = _run_in_child if isolate else _run_in_thread
+        state, termination, wall = run(
+            model_arrays(cm), native, start, options, progress, is_mip=is_mip
         )
-        t0 = time.perf_counter()
-        worker = threading.Thread(target=work, name="checkmate-highs", daemon=True)
-        worker.start()
-        try:
-            while worker.is_alive():
-                worker.join(0.1)
-                late = deadline is not None and time.perf_counter() - t0 > deadline
-                if late and not stop.is_set():
-                    overran = True
-                    stop.set()
-        except KeyboardInterrupt:
-            interrupted = True
-            stop.set()
-            with contextlib.suppress(KeyboardInterrupt):
-                while worker.is_alive():
-                    worker.join(0.1)
-        wall = time.perf_counter() - t0
-        if "error" in outcome:
-            raise SolverError(f"HiGHS failed: {outcome['error']}") from outcome["error"]
-
-        status_name = h.getModelStatus().name
-        termination = STATUS_MAP.get(status_name, Termination.UNKNOWN)
-        if interrupted:
-            termination = Termination.INTERRUPTED
-        elif overran and termination in (Termination.INTERRUPTED, Termination.UNKNOWN):
-            termination = Termination.TIME_LIMIT
-        info = h.getInfo()
-        has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
         values = None
         objective = None
-        if has_x and termination is not Termination.INFEASIBLE:
-            x = np.asarray(h.getSolution().col_value, dtype=float)
-            values = cm.split(x)
-            objective = float(info.objective_function_value)
-        elif "x" in best and len(best["x"]) == cm.num_variables:
-            values = cm.split(best["x"])
-            objective = best["obj"]
+        best: _Best = state["best"]
+        if state.get("x") is not None and termination is not Termination.INFEASIBLE:
+            values = cm.split(state["x"])
+            objective = state["objective"]
+        elif best.x is not None and len(best.x) == cm.num_variables:
+            values = cm.split(best.x)
+            objective = best.obj
+        bound = state.get("bound")
+        if bound is None:
+            bound = best.bound
         return finish_result(
             cm,
             solver="highs",
-            version=f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}",
+            version=state.get("version") or _highs_version(),
             native=native,
             termination=termination,
             values=values,
             objective=objective,
-            mip_bound=float(info.mip_dual_bound) if is_mip else None,
+            mip_bound=bound if is_mip else None,
             is_mip=is_mip,
             wall_time_s=wall,
             progress=progress,
-            message=f"HiGHS model status {status_name}",
+            message=state["message"],
         )
+
+
+def _highs_version() -> str:
+    from importlib.metadata import version
+
+    try:
+        return version("highspy")
+    except Exception:  # pragma: no cover - metadata missing
+        return "unknown"
+
+
+def _margin(limit: float) -> float:
+    """Seconds of a time limit kept back from HiGHS' own limit: for the stop request and, if
+    HiGHS ignores it, the kill, so that the whole call ends within the limit."""
+    return min(1.0, 0.1 * limit) + 0.05
+
+
+def _solver_limit(options: SolveOptions) -> SolveOptions:
+    """``options`` with HiGHS' own limit cut by :func:`_margin`."""
+    if options.time_limit_s is None:
+        return options
+    limit = float(options.time_limit_s)
+    return dataclasses.replace(options, time_limit_s=max(0.02, limit - _margin(limit)))
+
+
+def _soft_deadline(options: SolveOptions) -> float | None:
+    """Seconds after which we ask HiGHS to stop (half of the margin after its own limit)."""
+    if options.time_limit_s is None:
+        return None
+    limit = float(options.time_limit_s)
+    return limit - 0.5 * _margin(limit)
+
+
+#: seconds HiGHS gets to answer a Ctrl-C before its child process is killed
+INTERRUPT_GRACE_S = 1.0
+
+
+def _termination(status_name: str, *, interrupted: bool, overran: bool) -> Termination:
+    termination = STATUS_MAP.get(status_name, Termination.UNKNOWN)
+    if interrupted:
+        return Termination.INTERRUPTED
+    if overran and termination in (Termination.INTERRUPTED, Termination.UNKNOWN):
+        return Termination.TIME_LIMIT
+    return termination
+
+
+def _run_in_thread(
+    arrays: dict[str, Any],
+    native: dict[str, object],
+    start: np.ndarray | None,
+    options: SolveOptions,
+    progress: Any,
+    *,
+    is_mip: bool,
+) -> tuple[dict[str, Any], Termination, float]:
+    """Solve in a worker thread of this process (no time limit, or ``isolate=False``)."""
+    import highspy
+
+    h = load_highs(native, arrays, start)
+    best = _Best()
+    stop = threading.Event()
+
+    def on_progress(obj: float, bound: float) -> None:
+        best.bound = bound
+        progress(obj, bound)
+
+    attach_callbacks(
+        h,
+        is_mip=is_mip,
+        verbose=bool(options.verbose),
+        stop=stop,
+        on_progress=on_progress,
+        on_incumbent=best.offer,
+    )
+    # Our own worker thread instead of highspy's startSolve()/wait(): those share class-level
+    # locks between all Highs objects, and a KeyboardInterrupt landing inside wait() can
+    # leave the lock held, so every later solve in the process deadlocks (seen in CI).
+    outcome: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            h.run()  # releases the GIL while HiGHS works
+        except BaseException as err:  # re-raised in the caller's thread
+            outcome["error"] = err
+        finally:
+            # HiGHS keeps a per-thread task scheduler; left alive in a finished thread it
+            # aborts the process at exit ("terminate called ..."), as highspy also notes
+            highspy.Highs.resetThreadScheduler(False)
+
+    interrupted = False
+    overran = False
+    deadline = _soft_deadline(options)
+    t0 = time.perf_counter()
+    worker = threading.Thread(target=work, name="checkmate-highs", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+            late = deadline is not None and time.perf_counter() - t0 > deadline
+            if late and not stop.is_set():
+                overran = True
+                stop.set()
+    except KeyboardInterrupt:
+        interrupted = True
+        stop.set()
+        with contextlib.suppress(KeyboardInterrupt):
+            while worker.is_alive():
+                worker.join(0.1)
+    wall = time.perf_counter() - t0
+    if "error" in outcome:
+        raise SolverError(f"HiGHS failed: {outcome['error']}") from outcome["error"]
+    state = final_state(h, is_mip=is_mip)
+    state["best"] = best
+    state["message"] = f"HiGHS model status {state['status']}"
+    return state, _termination(state["status"], interrupted=interrupted, overran=overran), wall
+
+
+def _run_in_child(
+    arrays: dict[str, Any],
+    native: dict[str, object],
+    start: np.ndarray | None,
+    options: SolveOptions,
+    progress: Any,
+    *,
+    is_mip: bool,
+) -> tuple[dict[str, Any], Termination, float]:
+    """Solve in a child process that is stopped, then killed, when it overruns the limit."""
+    from checkmate_opt.backends import _highs_child as highs_child
+
+    best = _Best()
+    deadline = _soft_deadline(options)
+    hard = None if options.time_limit_s is None else float(options.time_limit_s)
+    t0 = time.perf_counter()
+    child = highs_child.ChildSolve(
+        {"arrays": arrays, "native": native, "start": start, "verbose": bool(options.verbose)}
+    )
+    interrupted = overran = killed = False
+    stop_sent_at: float | None = None
+    done: dict[str, Any] | None = None
+    try:
+        try:
+            while done is None:
+                now = time.perf_counter() - t0
+                if stop_sent_at is None and deadline is not None and now > deadline:
+                    overran = True
+                    stop_sent_at = now
+                    child.request_stop()
+                if stop_sent_at is not None and hard is not None and now > hard:
+                    killed = True
+                    child.kill()
+                    break
+                msg = child.next_message(0.1)
+                if msg is None:
+                    if not child.alive():
+                        break
+                    continue
+                done = _handle(msg, best, progress)
+        except KeyboardInterrupt:
+            interrupted = True
+            child.request_stop()
+            with contextlib.suppress(KeyboardInterrupt):
+                limit = time.perf_counter() + INTERRUPT_GRACE_S
+                while done is None and time.perf_counter() < limit:
+                    msg = child.next_message(0.1)
+                    if msg is not None:
+                        done = _handle(msg, best, progress)
+                    elif not child.alive():
+                        break
+                if done is None:
+                    killed = True
+                    child.kill()
+    finally:
+        child.close()
+    wall = time.perf_counter() - t0
+    if done is not None and "error" in done:
+        raise SolverError(f"HiGHS failed: {done['error']}")
+    if done is None:
+        state: dict[str, Any] = {"status": "kUnknown", "x": None, "bound": None, "version": None}
+        why = "killed after it did not stop" if killed else f"exited ({child.exit_code()})"
+        if not (killed or interrupted or overran):
+            raise SolverError(f"the HiGHS child process {why} without a result")
+        state["message"] = f"HiGHS stopped by us: the solver process was {why}"
+        termination = Termination.INTERRUPTED if interrupted else Termination.TIME_LIMIT
+    else:
+        state = done
+        state["message"] = f"HiGHS model status {state['status']}"
+        termination = _termination(state["status"], interrupted=interrupted, overran=overran)
+    state["best"] = best
+    return state, termination, wall
+
+
+def _handle(msg: tuple[Any, ...], best: _Best, progress: Any) -> dict[str, Any] | None:
+    """Apply one message from the child; the final state when it is the last one."""
+    kind = msg[0]
+    if kind == "progress":
+        best.bound = msg[2]
+        progress(msg[1], msg[2])
+    elif kind == "incumbent":
+        best.offer(msg[1], msg[2])
+    elif kind == "done":
+        return dict(msg[1])
+    return None

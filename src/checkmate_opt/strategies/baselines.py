@@ -32,6 +32,7 @@ def baseline_results(
     *,
     greedy_grid: str = "sweep",
     include_griewank: bool | None = None,
+    deadline: float | None = None,
 ) -> list[SolveResult]:
     """Run every baseline on ``graph`` (no budget).
 
@@ -46,6 +47,10 @@ def baseline_results(
     include_griewank
         Add one Griewank result per slot count. ``None``: only on chains (every forward node an
         articulation point), as the paper's experiments do.
+    deadline
+        A ``time.perf_counter()`` value: past it, the greedy grid and Griewank points not yet
+        simulated are skipped (the five fixed baselines always run). ``optimal`` uses it so
+        that its warm start cannot eat its time limit.
 
     Returns
     -------
@@ -80,11 +85,12 @@ def baseline_results(
             use_articulation_points=ap,
             grid=greedy_grid,
             sqrtn_activation=sqrtn_lin.report.peak_activation_memory,
+            deadline=deadline,
         )
     if include_griewank is None:
         include_griewank = is_chain(graph)
     if include_griewank:
-        results += griewank_results(graph)
+        results += griewank_results(graph, deadline=deadline)
     return results
 
 

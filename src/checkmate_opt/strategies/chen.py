@@ -150,14 +150,16 @@ def greedy_grid_results(
     use_articulation_points: bool = True,
     grid: str = "sweep",
     sqrtn_activation: int | None = None,
+    deadline: float | None = None,
 ) -> list[SolveResult]:
-    """One simulated result per distinct checkpoint set of the greedy grid (spec §5.5).
+    """One simulated result per distinct checkpoint set of the greedy grid.
 
     The segment sizes are ``A * (1 + delta)`` with ``A`` the peak activation memory of the
     linearized √n schedule. Grid values giving the same checkpoint set are simulated once; the
     result keeps the first such value in ``params`` (``segment_bytes``, ``delta``) and the
     number of grid values it stands for (``grid_values``). ``sqrtn_activation`` (``A``) may be
-    passed when already known.
+    passed when already known. Past ``deadline`` (a ``time.perf_counter()`` value) no further
+    grid point is simulated: the results so far are returned.
 
     Returns
     -------
@@ -185,6 +187,8 @@ def greedy_grid_results(
     results = []
     for key, delta, seg, cnt in found:
         t1 = time.perf_counter()
+        if deadline is not None and t1 > deadline:
+            break
         results.append(
             fixed_checkpoint_result(
                 graph,

@@ -91,10 +91,15 @@ def _result(graph: Graph, budget: int | None, slots: int, started: float) -> Sol
     )
 
 
-def griewank_results(graph: Graph, budget: int | None = None) -> list[SolveResult]:
-    """One simulated result per slot count ``1..M`` (``M`` = number of articulation points)."""
-    out = []
+def griewank_results(
+    graph: Graph, budget: int | None = None, *, deadline: float | None = None
+) -> list[SolveResult]:
+    """One simulated result per slot count ``1..M`` (``M`` = number of articulation points);
+    past ``deadline`` (a ``time.perf_counter()`` value) the results so far."""
+    out: list[SolveResult] = []
     for slots in range(1, max(len(graph.articulation_points), 1) + 1):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         out.append(_result(graph, budget, slots, time.perf_counter()))
     return out
 

@@ -108,6 +108,15 @@ def _time_left(options: SolveOptions, started: float) -> float:
     return max(0.0, 1.0 - (time.perf_counter() - started) / options.time_limit_s)
 
 
+def _share_deadline(options: SolveOptions, started: float, frac: float) -> float | None:
+    """A ``perf_counter`` deadline ``frac`` of the time left from now (None without a limit)."""
+    if options.time_limit_s is None:
+        return None
+    now = time.perf_counter()
+    left = options.time_limit_s - (now - started)
+    return now + frac * max(0.0, left)
+
+
 def remaining_time(options: SolveOptions, started: float) -> SolveOptions:
     """``options`` with the time limit cut by what the call has already spent (model build,
     warm start), so that the limit bounds the whole call and not just the solver."""
@@ -390,7 +399,11 @@ def optimal(
             # gone, the solver gets the time instead
             from checkmate_opt.strategies.baselines import baseline_results
 
-            baselines = list(baseline_results(graph, greedy_grid="max_batch"))
+            baselines = list(
+                baseline_results(
+                    graph, greedy_grid="max_batch", deadline=_share_deadline(options, t0, 0.3)
+                )
+            )
         found = warm_start_schedule(graph, budget, baselines=baselines or [], extra=extra)
         more = _seed_candidates(
             graph,
