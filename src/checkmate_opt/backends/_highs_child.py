@@ -86,8 +86,20 @@ class ChildSolve:
             target=self._read, name="checkmate-highs-child", daemon=True
         )
         self._reader.start()
-        with contextlib.suppress(BrokenPipeError):  # a child dead at start: alive() tells
+        # the request is written by a thread: a child that stops reading (frozen, or dead at
+        # start) must not block the caller past its time limit
+        self._sent = threading.Event()
+        self._stdin_lock = threading.Lock()
+        self._writer = threading.Thread(
+            target=self._send_request, args=(request,), name="checkmate-highs-send", daemon=True
+        )
+        self._writer.start()
+
+    def _send_request(self, request: dict[str, Any]) -> None:
+        assert self._proc.stdin is not None
+        with contextlib.suppress(OSError, ValueError), self._stdin_lock:
             _write_frame(self._proc.stdin, request)
+            self._sent.set()
 
     def _read(self) -> None:
         assert self._proc.stdout is not None
@@ -118,7 +130,9 @@ class ChildSolve:
 
     def request_stop(self) -> None:
         """Ask HiGHS to stop at its next interrupt check."""
-        with contextlib.suppress(OSError, ValueError):
+        if not self._sent.is_set():
+            return  # still loading the model: nothing to interrupt yet (the kill still works)
+        with contextlib.suppress(OSError, ValueError), self._stdin_lock:
             assert self._proc.stdin is not None
             self._proc.stdin.write(b"stop\n")
             self._proc.stdin.flush()
@@ -134,9 +148,10 @@ class ChildSolve:
     def close(self) -> None:
         """Make sure the child is gone and the pipes are closed."""
         if self._proc.poll() is None:
-            self.request_stop()
+            if self._sent.is_set():
+                self.request_stop()
             try:
-                self._proc.wait(timeout=2.0)
+                self._proc.wait(timeout=2.0 if self._sent.is_set() else 0.0)
             except subprocess.TimeoutExpired:
                 self.kill()
                 self._proc.wait()
@@ -145,6 +160,7 @@ class ChildSolve:
                 if stream is not None:
                     stream.close()
         self._reader.join(timeout=1.0)
+        self._writer.join(timeout=1.0)
 
 
 def main() -> None:

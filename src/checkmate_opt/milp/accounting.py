@@ -19,18 +19,6 @@ from checkmate_opt.schedule import Schedule
 __all__ = ["clean_schedule", "implied_free", "milp_memory", "milp_peak"]
 
 
-def _later_consumers(graph: Graph) -> np.ndarray:
-    """``(m, n)`` 0/1 matrix: row e = (i, k) marks the consumers j > k of i."""
-    edges = graph.edges
-    out = np.zeros((len(edges), graph.n), dtype=np.int32)
-    succ = graph.successors
-    for e, (i, k) in enumerate(edges):
-        later = [j for j in succ[i] if j > k]
-        if later:
-            out[e, later] = 1
-    return out
-
-
 def implied_free(graph: Graph, R: np.ndarray, S: np.ndarray) -> np.ndarray:
     """FREE[t, e] as the hazard rows force it (the paper's row 6), shape ``(n, m)``.
 
@@ -47,7 +35,15 @@ def implied_free(graph: Graph, R: np.ndarray, S: np.ndarray) -> np.ndarray:
     ev = np.fromiter((v for _, v in graph.edges), dtype=np.int64, count=m)
     s_next = np.zeros((n, n), dtype=bool)
     s_next[:-1] = s[1:]
-    later = r.astype(np.int32) @ _later_consumers(graph).T > 0  # (n, m)
+    # last[t, i]: the latest consumer of i computed in stage t (-1: none), by a max over
+    # the edges grouped by producer; edge (i, k) has a later consumer iff last[t, i] > k
+    by_src = np.argsort(eu, kind="stable")
+    src_sorted = eu[by_src]
+    starts = np.flatnonzero(np.r_[True, src_sorted[1:] != src_sorted[:-1]])
+    cons = np.where(r[:, ev[by_src]], ev[by_src], -1)  # (n, m), edges by producer
+    last = np.full((n, n), -1, dtype=np.int64)
+    last[:, src_sorted[starts]] = np.maximum.reduceat(cons, starts, axis=1)
+    later = last[:, eu] > ev
     return r[:, ev] & ~s_next[:, eu] & ~later
 
 

@@ -119,10 +119,13 @@ def _share_deadline(options: SolveOptions, started: float, frac: float) -> float
 
 def remaining_time(options: SolveOptions, started: float) -> SolveOptions:
     """``options`` with the time limit cut by what the call has already spent (model build,
-    warm start), so that the limit bounds the whole call and not just the solver."""
+    warm start) and a small reserve for the read-back, so that the limit bounds the whole
+    call and not just the solver."""
     if options.time_limit_s is None:
         return options
-    left = options.time_limit_s - (time.perf_counter() - started)
+    # kept back for reading the solution back and simulating it (large graphs: ~0.5 s)
+    reserve = min(0.03 * options.time_limit_s, 1.0)
+    left = options.time_limit_s - (time.perf_counter() - started) - reserve
     return dataclasses.replace(options, time_limit_s=max(0.05, left))
 
 
@@ -512,6 +515,10 @@ def milp_result(
     bound = None if res.objective_bound is None else inst.bound_to_cost(res.objective_bound)
     if term is Termination.INFEASIBLE:
         bound = None
+    elif bound is None or bound < graph.total_compute:
+        # every node is computed at least once: a bound even when the solver was stopped
+        # before it reported one
+        bound = graph.total_compute
     params: dict[str, object] = {
         "variant": inst.variant,
         "tighten": inst.tighten,

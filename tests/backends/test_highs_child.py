@@ -1,0 +1,102 @@
+"""HiGHS in a child process: a time limit bounds the call even when the solver does not stop.
+
+Real solves and real signals: the child is frozen with SIGSTOP, which no stop request can
+reach, so only the kill at the limit ends it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from checkmate_opt.backends.highs import HighsBackend
+from checkmate_opt.generators import linear_graph
+from checkmate_opt.options import SolveOptions
+from checkmate_opt.results import Termination
+from checkmate_opt.strategies.optimal import optimal
+from checkmate_opt.testing import assert_valid_schedule
+
+pytestmark = pytest.mark.highs
+
+
+def _children() -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        with open(task / "children") as fh:
+            out |= {int(p) for p in fh.read().split()}
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_frozen_solver_is_killed_at_the_limit_and_the_seed_kept() -> None:
+    g = linear_graph(16)  # 33 nodes at 9 units: several seconds to prove on one thread
+    before = _children()
+    limit = 3.0
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        t = time.perf_counter()
+        box["res"] = optimal(
+            g,
+            9,
+            solver=HighsBackend(isolate=True),
+            options=SolveOptions(threads=1, time_limit_s=limit),
+            progress=None,
+        )
+        box["elapsed"] = time.perf_counter() - t
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    child = None
+    deadline = time.perf_counter() + limit
+    while child is None and time.perf_counter() < deadline:
+        new = _children() - before
+        child = min(new) if new else None
+        time.sleep(0.01)
+    assert child is not None, "the solve did not start a solver process"
+    os.kill(child, signal.SIGSTOP)  # it can no longer answer a stop request
+    worker.join(60)
+    assert not worker.is_alive()
+    res = box["res"]
+    assert isinstance(res, type(optimal(linear_graph(2), 10, progress=None)))
+    assert res.termination is Termination.TIME_LIMIT
+    assert float(box["elapsed"]) <= limit + 1.0  # a correctness bound: the kill, not speed
+    assert res.schedule is not None  # the warm start (or an incumbent it reported)
+    assert res.within_budget
+    assert not res.proven_optimal
+    assert_valid_schedule(g, res, budget=9)
+    assert child not in _children()  # killed and reaped
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+
+
+def test_child_and_thread_give_the_same_optimum() -> None:
+    g = linear_graph(6)
+    opts = SolveOptions(threads=1, time_limit_s=60)
+    a = optimal(g, 9, solver=HighsBackend(isolate=True), options=opts, progress=None)
+    b = optimal(g, 9, solver=HighsBackend(isolate=False), options=opts, progress=None)
+    assert a.termination is b.termination is Termination.COMPLETED
+    assert a.compute_cost == b.compute_cost
+    assert a.objective_bound == b.objective_bound
+    assert a.proven_optimal
+    assert b.proven_optimal
+
+
+def test_progress_events_cross_the_process_boundary() -> None:
+    g = linear_graph(8)
+    events = []
+    res = optimal(
+        g,
+        9,
+        solver=HighsBackend(isolate=True),
+        options=SolveOptions(threads=1, time_limit_s=60),
+        progress=events.append,
+    )
+    assert res.proven_optimal
+    assert events
+    assert events[-1].incumbent == pytest.approx(res.params["milp_objective"])
