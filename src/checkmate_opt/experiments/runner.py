@@ -140,6 +140,8 @@ def ensure_folder(folder: Path) -> Path:
     """Create ``folder`` (and its parents) for outputs; ``OutputError`` naming it otherwise."""
     from checkmate_opt.errors import OutputError
 
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"cannot write {folder}: it is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
