@@ -221,10 +221,13 @@ def figure(table: Sequence[Mapping[str, Any]]) -> Any:
                 ax.plot(r["budget"], r["milp_cost"], "s", mfc="white", mec="tab:red", ms=6)
         if not part:
             ax.text(0.5, 0.5, "no finished points", ha="center", transform=ax.transAxes)
+            ax.set_xticks([])  # an empty panel has no scale to show
+            ax.set_yticks([])
         ax.set_title(f"variant {v}", fontsize=MIN_FONT_PT + 1)
         ax.set_xlabel("Memory budget (activations)")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if part:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         mark_beyond(ax, drawn)
         if any(r[key] is None for r in part for key, *_ in series):
             lo, hi = ax.get_ylim()  # room under the data for the "n/a" marks
