@@ -98,73 +98,77 @@ def mark_beyond(
     points: Sequence[tuple[float, float]],
     *,
     color: Any = "black",
+    colors: Sequence[Any] | None = None,
     fmt: str = "{:.3g}",
 ) -> int:
     """Mark each ``(x, y)`` of ``points`` that lies outside ``ax``'s limits; call once the
-    limits are final.
+    limits are final, with every series' points in one call (``colors``: one per point).
 
     A point (or the top of a bar) beyond the frame would vanish silently: instead a triangle on
     the frame's edge points the way to it, and a label gives its true value (``fmt``); points
-    close together on one edge share one label giving their range. Returns the number of
-    points marked.
+    close together on one edge share one label giving their range (in black when they come
+    from several series). Returns the number of points marked.
     """
     x0, x1 = sorted(ax.get_xlim())
     y0, y1 = sorted(ax.get_ylim())
-    # edge -> [(position along the edge, true value, clipped point)]
-    edges: dict[str, list[tuple[float, float, tuple[float, float]]]] = {}
-    for x, y in points:
+    cols = list(colors) if colors is not None else [color] * len(points)
+    # edge -> [(position along the edge, true value, clipped point, colour)]
+    edges: dict[str, list[tuple[float, float, tuple[float, float], Any]]] = {}
+    for (x, y), c in zip(points, cols, strict=True):
         cx, cy = min(max(x, x0), x1), min(max(y, y0), y1)
         if (cx, cy) == (x, y):
             continue
         if y > y1 or y < y0:
-            edges.setdefault("top" if y > y1 else "bottom", []).append((cx, y, (cx, cy)))
+            edges.setdefault("top" if y > y1 else "bottom", []).append((cx, y, (cx, cy), c))
         else:
-            edges.setdefault("right" if x > x1 else "left", []).append((cy, x, (cx, cy)))
+            edges.setdefault("right" if x > x1 else "left", []).append((cy, x, (cx, cy), c))
     marked = 0
     for edge, found in edges.items():
-        marker, off, ha, va = {
-            "top": ("^", (0, -7), "center", "top"),
-            "bottom": ("v", (0, 7), "center", "bottom"),
-            "right": (">", (-7, 0), "right", "center"),
-            "left": ("<", (7, 0), "left", "center"),
+        marker, off, va, ha = {
+            "top": ("^", (0, -7), "top", "center"),
+            "bottom": ("v", (0, 7), "bottom", "center"),
+            "right": (">", (-7, 0), "center", "right"),
+            "left": ("<", (7, 0), "center", "left"),
         }[edge]
-        span = 0.16 * (x1 - x0) if edge in ("top", "bottom") else 0.08 * (y1 - y0)
-        found.sort()
-        groups: list[list[tuple[float, float, tuple[float, float]]]] = []
+        span = 0.25 * (x1 - x0) if edge in ("top", "bottom") else 0.12 * (y1 - y0)
+        found.sort(key=lambda item: item[0])
+        groups: list[list[tuple[float, float, tuple[float, float], Any]]] = []
         for item in found:
             if groups and item[0] - groups[-1][0][0] <= span:
                 groups[-1].append(item)
             else:
                 groups.append([item])
-        for group in groups:
-            xs, ys = zip(*(c for _, _, c in group), strict=True)
-            ax.plot(
-                xs,
-                ys,
-                marker=marker,
-                color=color,
-                ms=7,
-                ls="none",
-                clip_on=False,
-                zorder=6,
-                gid=BEYOND_GID,
-            )
-            lo, hi = min(v for _, v, _ in group), max(v for _, v, _ in group)
-            text = (
-                fmt.format(lo)
-                if fmt.format(lo) == fmt.format(hi)
-                else (f"{fmt.format(lo)}\u2013{fmt.format(hi)}")
-            )
-            anchor = (sum(xs) / len(xs), sum(ys) / len(ys))
+        for k, group in enumerate(groups):
+            for _, _, (cx, cy), c in group:
+                ax.plot(
+                    [cx],
+                    [cy],
+                    marker=marker,
+                    color=c,
+                    ms=7,
+                    ls="none",
+                    clip_on=False,
+                    zorder=6,
+                    gid=BEYOND_GID,
+                )
+            lo, hi = min(g[1] for g in group), max(g[1] for g in group)
+            text = fmt.format(lo)
+            if fmt.format(hi) != text:
+                text += "\u2013" + fmt.format(hi)
+            mid = (group[0][0] + group[-1][0]) / 2
+            anchor = (mid, group[0][2][1]) if edge in ("top", "bottom") else (group[0][2][0], mid)
+            shades = {str(g[3]) for g in group}
+            # neighbouring labels along the top or bottom edge alternate between two rows
+            step = (0, 11 * (k % 2) * (1 if off[1] > 0 else -1)) if off[0] == 0 else (0, 0)
             ax.annotate(
                 text,
                 anchor,
                 textcoords="offset points",
-                xytext=off,
+                xytext=(off[0] + step[0], off[1] + step[1]),
                 ha=ha,
                 va=va,
                 fontsize=MIN_FONT_PT,
-                color=color,
+                color=group[0][3] if len(shades) == 1 else "black",
                 annotation_clip=False,
                 gid=BEYOND_GID,
                 bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},

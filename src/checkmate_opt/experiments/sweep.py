@@ -790,8 +790,11 @@ def sweep_figure(
         xlim = (0.0, max(xs_all, default=1.0) * 1.05)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
-    for pts, colour in drawn:
-        mark_beyond(ax, pts, color=colour)
+    mark_beyond(
+        ax,
+        [p for pts, _ in drawn for p in pts],
+        colors=[colour for pts, colour in drawn for _ in pts],
+    )
     milp_colour = _STYLE.get(MILP, (MILP, ".", "gray"))[2]
     for r in rows:
         if r["strategy"] == MILP and r["overhead"] is None and r.get("budget") is not None:
