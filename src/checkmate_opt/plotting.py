@@ -306,6 +306,8 @@ def schedule_figure(graph: Graph, result: SolveResult) -> Any:
             f"({report.overhead:.3f}x no recomputation), peak activation memory "
             f"{report.peak_activation_memory / scale:.3g} {unit}"
         )
+        if not result.within_budget:  # the plot must not pass for a schedule that fits
+            ax_m.set_title(ax_m.get_title() + ": OVER THE BUDGET", color="tab:red")
         fig.suptitle(graph.name or "schedule")
         fig.tight_layout()
     return fig

@@ -193,3 +193,20 @@ def test_save_figure_unwritable_folder_names_the_path(tmp_path: Path) -> None:
             save_figure(fig, blocker / "sub" / "f.png")
     finally:
         plt.close(fig)
+
+
+def test_schedule_plot_says_when_the_schedule_is_over_the_budget() -> None:
+    import checkmate_opt as cm
+    from checkmate_opt.plotting import schedule_figure
+
+    g = random_layered_graph(18, seed=1)
+    over = cm.solve(g, "0.8x", strategy="chen_sqrtn")  # the heuristic cannot meet it
+    fits = cm.solve(g, 10 * g.total_memory, strategy="chen_sqrtn")
+    assert not over.within_budget
+    assert fits.within_budget
+    for result, flagged in ((over, True), (fits, False)):
+        fig = schedule_figure(g, result)
+        try:
+            assert ("OVER THE BUDGET" in fig.axes[2].get_title()) is flagged
+        finally:
+            _close(fig)
