@@ -12,7 +12,22 @@ from checkmate_opt.graph import Graph
 from checkmate_opt.io import open_atomic
 from checkmate_opt.results import SolveResult
 
-__all__ = ["image_format", "plot_schedule", "save_figure", "schedule_figure"]
+__all__ = [
+    "MIN_FONT_PT",
+    "image_format",
+    "mark_beyond",
+    "mark_missing",
+    "missing_handle",
+    "plot_schedule",
+    "save_figure",
+    "schedule_figure",
+]
+
+#: the smallest font on any figure, in points at the saved size (figures are saved unscaled)
+MIN_FONT_PT = 8
+#: ``gid`` of the marks drawn by :func:`mark_beyond` and :func:`mark_missing` (tests find them)
+BEYOND_GID = "beyond-axis"
+MISSING_GID = "missing-value"
 
 
 def _pyplot() -> Any:
@@ -46,7 +61,7 @@ def image_format(path: str | os.PathLike[str]) -> str:
 
 
 def save_figure(
-    fig: Any, path: str | os.PathLike[str], *, formats: Sequence[str] = ()
+    fig: Any, path: str | os.PathLike[str], *, formats: Sequence[str] = (), dpi: int = 150
 ) -> list[Path]:
     """Save ``fig`` to ``path`` and to each extra format beside it, atomically.
 
@@ -55,7 +70,10 @@ def save_figure(
     paths written.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
     paths = [target] + [target.with_suffix(f".{ext}") for ext in formats]
     written: list[Path] = []
     seen: set[Path] = set()
@@ -66,13 +84,136 @@ def save_figure(
             seen.add(p)
             fmt = image_format(p)
             with open_atomic(p, "wb") as fh:
-                fig.savefig(fh, format=fmt, dpi=150, bbox_inches="tight")
+                fig.savefig(fh, format=fmt, dpi=dpi, bbox_inches="tight")
             written.append(p)
     except BaseException:
         for p in written:
             p.unlink(missing_ok=True)
         raise
     return written
+
+
+def mark_beyond(
+    ax: Any,
+    points: Sequence[tuple[float, float]],
+    *,
+    color: Any = "black",
+    colors: Sequence[Any] | None = None,
+    fmt: str = "{:.3g}",
+) -> int:
+    """Mark each ``(x, y)`` of ``points`` that lies outside ``ax``'s limits; call once the
+    limits are final, with every series' points in one call (``colors``: one per point).
+
+    A point (or the top of a bar) beyond the frame would vanish silently: instead a triangle on
+    the frame's edge points the way to it, and a label gives its true value (``fmt``); points
+    close together on one edge share one label giving their range (in black when they come
+    from several series). Returns the number of points marked.
+    """
+    x0, x1 = sorted(ax.get_xlim())
+    y0, y1 = sorted(ax.get_ylim())
+    cols = list(colors) if colors is not None else [color] * len(points)
+    # edge -> [(position along the edge, true value, clipped point, colour)]
+    edges: dict[str, list[tuple[float, float, tuple[float, float], Any]]] = {}
+    for (x, y), c in zip(points, cols, strict=True):
+        cx, cy = min(max(x, x0), x1), min(max(y, y0), y1)
+        if (cx, cy) == (x, y):
+            continue
+        if y > y1 or y < y0:
+            edges.setdefault("top" if y > y1 else "bottom", []).append((cx, y, (cx, cy), c))
+        else:
+            edges.setdefault("right" if x > x1 else "left", []).append((cy, x, (cx, cy), c))
+    marked = 0
+    for edge, found in edges.items():
+        marker, off, va, ha = {
+            "top": ("^", (0, -7), "top", "center"),
+            "bottom": ("v", (0, 7), "bottom", "center"),
+            "right": (">", (-7, 0), "center", "right"),
+            "left": ("<", (7, 0), "center", "left"),
+        }[edge]
+        span = 0.25 * (x1 - x0) if edge in ("top", "bottom") else 0.12 * (y1 - y0)
+        found.sort(key=lambda item: item[0])
+        groups: list[list[tuple[float, float, tuple[float, float], Any]]] = []
+        for item in found:
+            if groups and item[0] - groups[-1][0][0] <= span:
+                groups[-1].append(item)
+            else:
+                groups.append([item])
+        for k, group in enumerate(groups):
+            for _, _, (cx, cy), c in group:
+                ax.plot(
+                    [cx],
+                    [cy],
+                    marker=marker,
+                    color=c,
+                    ms=7,
+                    ls="none",
+                    clip_on=False,
+                    zorder=6,
+                    gid=BEYOND_GID,
+                )
+            lo, hi = min(g[1] for g in group), max(g[1] for g in group)
+            text = fmt.format(lo)
+            if fmt.format(hi) != text:
+                text += "\u2013" + fmt.format(hi)
+            mid = (group[0][0] + group[-1][0]) / 2
+            anchor = (mid, group[0][2][1]) if edge in ("top", "bottom") else (group[0][2][0], mid)
+            shades = {str(g[3]) for g in group}
+            # neighbouring labels along the top or bottom edge alternate between two rows
+            step = (0, 11 * (k % 2) * (1 if off[1] > 0 else -1)) if off[0] == 0 else (0, 0)
+            ax.annotate(
+                text,
+                anchor,
+                textcoords="offset points",
+                xytext=(off[0] + step[0], off[1] + step[1]),
+                ha=ha,
+                va=va,
+                fontsize=MIN_FONT_PT,
+                color=group[0][3] if len(shades) == 1 else "black",
+                annotation_clip=False,
+                gid=BEYOND_GID,
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
+            marked += len(group)
+    return marked
+
+
+def mark_missing(ax: Any, x: float, *, color: Any = "black", label: str = "n/a") -> None:
+    """Mark that the value at ``x`` is missing (no schedule, no result): a cross on the x axis
+    and a short ``label`` above it, so a gap is never mistaken for a zero or a value off the
+    chart."""
+    trans = ax.get_xaxis_transform()  # x in data, y in axes fraction
+    ax.plot(
+        [x],
+        [0.0],
+        marker="x",
+        color=color,
+        ms=7,
+        mew=1.5,
+        ls="none",
+        transform=trans,
+        clip_on=False,
+        zorder=6,
+        gid=MISSING_GID,
+    )
+    ax.text(
+        x,
+        0.04,
+        label,
+        transform=trans,
+        ha="center",
+        va="bottom",
+        fontsize=MIN_FONT_PT,
+        color=color,
+        gid=MISSING_GID,
+        bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+    )
+
+
+def missing_handle() -> Any:
+    """A legend handle for the crosses of :func:`mark_missing` (its label is the caller's)."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], marker="x", color="black", ls="none", mew=1.5)
 
 
 def _byte_scale(value: float) -> tuple[float, str]:
@@ -83,7 +224,7 @@ def _byte_scale(value: float) -> tuple[float, str]:
 
 
 #: name the layers on the matrix axes up to this many nodes (beyond, ids only)
-MAX_NAMED_TICKS = 60
+MAX_NAMED_TICKS = 40
 
 
 def schedule_figure(graph: Graph, result: SolveResult) -> Any:
@@ -113,7 +254,7 @@ def schedule_figure(graph: Graph, result: SolveResult) -> Any:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             if graph.n <= MAX_NAMED_TICKS:
                 ax.set_xticks(range(graph.n))
-                ax.set_xticklabels(graph.names, rotation=90, fontsize=6 if graph.n > 30 else 8)
+                ax.set_xticklabels(graph.names, rotation=90, fontsize=MIN_FONT_PT)
                 ax.set_xlabel("layer")
             else:
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -165,6 +306,8 @@ def schedule_figure(graph: Graph, result: SolveResult) -> Any:
             f"({report.overhead:.3f}x no recomputation), peak activation memory "
             f"{report.peak_activation_memory / scale:.3g} {unit}"
         )
+        if not result.within_budget:  # the plot must not pass for a schedule that fits
+            ax_m.set_title(ax_m.get_title() + ": OVER THE BUDGET", color="tab:red")
         fig.suptitle(graph.name or "schedule")
         fig.tight_layout()
     return fig

@@ -76,6 +76,43 @@ def test_study_on_a_small_zoo_chain(tmp_path: Path) -> None:
     text = (tmp_path / "out" / "max_batch.txt").read_text(encoding="utf-8")
     assert "protocol corrected" in text
     assert "Checkmate MILP" in text
+    _check_figure(rows)
+
+
+def _check_figure(rows: list[dict]) -> None:
+    """Bars above the drawn range are cut at the frame with their ratio; a strategy without a
+    batch size is a cross labelled n/a; fonts >= 8 pt; the legend off the panels."""
+    from checkmate_opt.plotting import BEYOND_GID, MISSING_GID
+    from figure_checks import assert_fonts_readable, assert_legends_off_the_data
+    from figure_checks import close as _close
+    from figure_checks import marks as _marks
+
+    shown = [s for s in mbs.LABELS if s != "checkpoint_last_node"]
+    # as if one baseline had found no batch size under the paper protocol
+    gone = next(r for r in rows if r["protocol"] == "paper" and r["strategy"] == "chen_sqrtn")
+    rows = [r | {"max_batch_size": None} if r is gone else r for r in rows]
+    ratios = []
+    for r in rows:
+        ref = mbs._value(rows, r["model"], r["protocol"], "checkpoint_all")
+        if r["strategy"] in shown and r["max_batch_size"] is not None and ref:
+            ratios.append(r["max_batch_size"] / ref)
+    above = [x for x in ratios if x > 1.35]
+    assert above  # the MILP beats checkpoint-all by more than the cut below
+    fig = mbs.figure(rows, ymax=1.0)  # the frame ends at 1.35 x checkpoint-all
+    try:
+        top_ax, bottom_ax = fig.axes
+        assert top_ax.get_ylim()[1] == pytest.approx(1.35)
+        beyond = [m for ax in fig.axes for m in _marks(ax, BEYOND_GID, "marker")]
+        assert sum(len(m.get_ydata()) for m in beyond) == len(above)
+        crosses = _marks(top_ax, MISSING_GID, "marker") + _marks(bottom_ax, MISSING_GID, "marker")
+        assert len(crosses) == sum(
+            1 for r in rows if r["strategy"] in shown and r["max_batch_size"] is None
+        )
+        assert len(_marks(top_ax, MISSING_GID, "marker")) >= 1  # the paper panel
+        assert_fonts_readable(fig)
+        assert_legends_off_the_data(fig)
+    finally:
+        _close(fig)
 
 
 def test_quick_and_full_plans() -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from checkmate_opt.costs.base import CostModel, GraphCosts, LayerInfo
-from checkmate_opt.errors import UnsupportedModelError
+from checkmate_opt.errors import OutputError, UnsupportedModelError
 
 __all__ = ["MeasuredCostModel", "default_cache_dir", "fit_linear"]
 
@@ -254,10 +254,13 @@ class MeasuredCostModel(CostModel):
             "loss": loss_all,
         }
         if self.use_cache:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data))
-            tmp.replace(path)
+            from checkmate_opt.io import write_atomic
+
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
+            write_atomic(path, json.dumps(data))
         return data
 
     def _at(self, batches: list[int], values: list[float], batch: int) -> int:

@@ -19,7 +19,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from checkmate_opt.experiments.runner import ExperimentConfig, Task, write_text_atomic
+from checkmate_opt.experiments.runner import (
+    ExperimentConfig,
+    Task,
+    ensure_folder,
+    write_text_atomic,
+)
 
 __all__ = ["COLUMNS", "NAME", "collect", "summarize", "tasks", "text_table"]
 
@@ -133,7 +138,7 @@ def summarize(results: Mapping[str, Mapping[str, Any]], config: ExperimentConfig
 
     rows = collect(config.out / "sweep")
     folder = config.out / "approximation"
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_folder(folder)
     csv_path = folder / "approximation.csv"
     fields = ["source", "model", "method", "label", "geomean_slowdown", "max_slowdown"]
     write_csv(csv_path, rows, fields)

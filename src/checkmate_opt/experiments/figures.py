@@ -34,6 +34,7 @@ from typing import Any
 from checkmate_opt.experiments.runner import (
     ExperimentConfig,
     Task,
+    ensure_folder,
     run_tasks,
     write_text_atomic,
 )
@@ -96,7 +97,7 @@ def run_figures(
     cached (a rerun resumes).
     """
     started = time.perf_counter()
-    config.out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(config.out)
     mods = load_studies(studies)
     cache = config.out / "cache"
 

@@ -23,7 +23,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from checkmate_opt.experiments.runner import ExperimentConfig, Task, write_text_atomic
+from checkmate_opt.experiments.runner import (
+    ExperimentConfig,
+    Task,
+    ensure_folder,
+    write_text_atomic,
+)
 
 __all__ = ["NAME", "VARIANTS", "budgets", "point", "rows", "summarize", "tasks"]
 
@@ -170,39 +175,76 @@ def text_table(table: Sequence[Mapping[str, Any]]) -> str:
 
 def plot(table: Sequence[Mapping[str, Any]], path_png: Path) -> list[Path]:
     """Cost against budget (LP bound, MILP, rounded), one panel per variant."""
-    import matplotlib
+    from checkmate_opt.plotting import _pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
+    fig = figure(table)
+    try:
+        return save_figure(fig, path_png, formats=("pdf",), dpi=200)
+    finally:
+        plt.close(fig)
 
-    fig, axes = plt.subplots(1, len(VARIANTS), figsize=(10, 3.2), sharey=False)
+
+def figure(table: Sequence[Mapping[str, Any]]) -> Any:
+    """The figure of :func:`plot`, not yet saved: a missing cost (no schedule, no LP solution)
+    is a cross labelled "n/a" at its budget; the legend sits below the panels."""
+    from matplotlib.ticker import MaxNLocator
+
+    from checkmate_opt.plotting import (
+        MIN_FONT_PT,
+        _pyplot,
+        mark_beyond,
+        mark_missing,
+        missing_handle,
+    )
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(VARIANTS), figsize=(11, 3.8), sharey=False)
     series = [
         ("lp_bound", "LP bound", "tab:blue", "o"),
         ("milp_cost", "MILP", "tab:red", "s"),
         ("rounded_cost", "LP rounding", "tab:green", "^"),
     ]
+    any_missing = False
     for ax, v in zip(axes, VARIANTS, strict=True):
         part = [r for r in table if r["variant"] == v]
+        drawn: list[tuple[float, float]] = []
         for key, label, color, marker in series:
             pts = [(r["budget"], r[key]) for r in part if r[key] is not None]
+            ax.plot([], [], marker=marker, color=color, label=label, ms=4, lw=1)
             if pts:
                 xs, ys = zip(*sorted(pts), strict=True)
-                ax.plot(xs, ys, marker=marker, color=color, label=label, ms=4, lw=1)
+                ax.plot(xs, ys, marker=marker, color=color, ms=4, lw=1)
+                drawn += pts
         for r in part:  # hollow marker: the MILP stopped at its time limit
             if r["milp_cost"] is not None and not r["milp_proven_optimal"]:
                 ax.plot(r["budget"], r["milp_cost"], "s", mfc="white", mec="tab:red", ms=6)
         if not part:
             ax.text(0.5, 0.5, "no finished points", ha="center", transform=ax.transAxes)
-        ax.set_title(f"variant {v}", fontsize=9)
+            ax.set_xticks([])  # an empty panel has no scale to show
+            ax.set_yticks([])
+        ax.set_title(f"variant {v}", fontsize=MIN_FONT_PT + 1)
         ax.set_xlabel("Memory budget (activations)")
+        if part:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        mark_beyond(ax, drawn)
+        if any(r[key] is None for r in part for key, *_ in series):
+            lo, hi = ax.get_ylim()  # room under the data for the "n/a" marks
+            ax.set_ylim(lo - 0.15 * (hi - lo), hi)
+        for r in part:  # one mark per budget, in the colour of what is missing
+            gone = [color for key, _label, color, _m in series if r[key] is None]
+            if gone:
+                mark_missing(ax, r["budget"], color=gone[0] if len(gone) == 1 else "black")
+                any_missing = True
     axes[0].set_ylabel("Cost (node evaluations)")
-    axes[0].legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    pdf = path_png.with_suffix(".pdf")
-    fig.savefig(path_png, dpi=200)
-    fig.savefig(pdf)
-    plt.close(fig)
-    return [path_png, pdf]
+    handles, labels = axes[0].get_legend_handles_labels()
+    if any_missing:
+        handles.append(missing_handle())
+        labels.append("n/a: no result (colour: which)")
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=MIN_FONT_PT, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
 
 
 def summarize(results: Mapping[str, Mapping[str, Any]], config: ExperimentConfig) -> list[Path]:
@@ -211,7 +253,7 @@ def summarize(results: Mapping[str, Mapping[str, Any]], config: ExperimentConfig
 
     table = rows(results, config)
     folder = config.out / "integrality"
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_folder(folder)
     csv_path = folder / "integrality.csv"
     write_csv(csv_path, table, FIELDS)
     txt = folder / "integrality.txt"

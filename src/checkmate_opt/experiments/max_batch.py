@@ -387,10 +387,11 @@ def max_batch_milp(
 
 
 def _write_csv(path: str | os.PathLike[str], rows: list[dict[str, object]]) -> None:
+    from checkmate_opt.experiments.runner import ensure_folder
     from checkmate_opt.io import write_atomic
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(p.parent)
     buf = io.StringIO()
     if rows:
         w = csv.DictWriter(buf, fieldnames=list(rows[0]))

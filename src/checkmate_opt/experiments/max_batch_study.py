@@ -25,7 +25,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from checkmate_opt.experiments.runner import ExperimentConfig, Task, write_text_atomic
+from checkmate_opt.experiments.runner import (
+    ExperimentConfig,
+    Task,
+    ensure_folder,
+    write_text_atomic,
+)
 
 __all__ = [
     "MEMORY_LIMIT",
@@ -361,43 +366,93 @@ def _ratio(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}x"
 
 
+#: the tallest bar drawn, as a multiple of checkpoint-all's batch; taller bars are cut at the
+#: frame and marked with their value, so one large ratio cannot flatten the rest
+MAX_RATIO_SHOWN = 8.0
+
+
 def plot(rows: Sequence[Mapping[str, Any]], path_png: Path) -> list[Path]:
     """Bars of max batch size relative to checkpoint-all, one panel per protocol."""
-    import matplotlib
+    from checkmate_opt.plotting import _pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
+    fig = figure(rows)
+    try:
+        return save_figure(fig, path_png, formats=("pdf",), dpi=200)
+    finally:
+        plt.close(fig)
 
+
+def figure(rows: Sequence[Mapping[str, Any]], ymax: float = MAX_RATIO_SHOWN) -> Any:
+    """The figure of :func:`plot`, not yet saved.
+
+    Each bar is labelled with its batch size; a bar above ``ymax`` is cut at the frame with a
+    triangle and its ratio; a strategy without a batch size (or without checkpoint-all to
+    compare with) is a cross labelled "n/a".
+    """
+    from matplotlib.patches import Patch
+
+    from checkmate_opt.plotting import (
+        MIN_FONT_PT,
+        _pyplot,
+        mark_beyond,
+        mark_missing,
+        missing_handle,
+    )
+
+    plt = _pyplot()
     models = list(dict.fromkeys(r["model"] for r in rows))
     strategies = [s for s in LABELS if s != "checkpoint_last_node"]
     colors = ["black", "tab:blue", "tab:cyan", "darkcyan", "tab:green", "olive", "tab:red"]
     # one panel per protocol, stacked: the chart grows with the number of models
-    fig, axes = plt.subplots(2, 1, figsize=(max(6.0, 1.4 * len(models) + 1.5), 6.4), sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(max(7.0, 1.8 * len(models) + 1.5), 7.0), sharey=True)
     width = 0.8 / len(strategies)
+    tops: list[tuple[Any, float, float, str]] = []
+    missing: list[tuple[Any, float, str]] = []
     for ax, p in zip(axes, PROTOCOLS, strict=True):
         for j, (s, c) in enumerate(zip(strategies, colors, strict=True)):
             for i, m in enumerate(models):
                 v = _value(rows, m, p, s)
                 ref = _value(rows, m, p, "checkpoint_all")
-                if v is None or not ref:
-                    continue
                 x = i - 0.4 + width * (j + 0.5)
-                ax.bar(x, v / ref, width, color=c, label=LABELS[s] if i == 0 else None)
-                ax.text(x, v / ref, str(v), ha="center", va="bottom", fontsize=5, rotation=90)
-        ax.set_xticks(range(len(models)), models, rotation=20, fontsize=8)
-        ax.set_title(f"protocol: {p}", fontsize=9)
+                if v is None or not ref:
+                    missing.append((ax, x, c))
+                    continue
+                ax.bar(x, v / ref, width, color=c)
+                tops.append((ax, x, v / ref, str(v)))
+        ax.set_xticks(range(len(models)), models, rotation=20, fontsize=MIN_FONT_PT + 1)
+        ax.set_title(f"protocol: {p}", fontsize=MIN_FONT_PT + 1, pad=10)  # above the marks
         ax.axhline(1.0, color="grey", lw=0.5)
-        ax.margins(y=0.12)  # room for the value labels above the bars
+        ax.set_ylabel("Max batch / checkpoint all", fontsize=MIN_FONT_PT + 1)
+    cap = min(max((t for _, _, t, _ in tops), default=1.0), ymax)
+    axes[0].set_ylim(0, cap * 1.35)  # room above the bars for their rotated value labels
+    for ax, x, top, text in tops:
+        if top <= cap:
+            ax.text(x, top, text, ha="center", va="bottom", fontsize=MIN_FONT_PT, rotation=90)
+        elif top <= cap * 1.35:  # no room above: the label goes inside the bar's top
+            ax.text(
+                x,
+                top,
+                text,
+                ha="center",
+                va="top",
+                fontsize=MIN_FONT_PT,
+                rotation=90,
+                color="white",
+            )
     for ax in axes:
-        ax.set_ylabel("Max batch / checkpoint all", fontsize=8)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    pdf = path_png.with_suffix(".pdf")
-    fig.savefig(path_png, dpi=200)
-    fig.savefig(pdf)
-    plt.close(fig)
-    return [path_png, pdf]
+        mark_beyond(ax, [(x, t) for a, x, t, _ in tops if a is ax], fmt="{:.1f}x")
+    for ax, x, c in missing:
+        mark_missing(ax, x, color=c)
+    # every strategy in the legend, even one without any bar
+    handles: list[Any] = [Patch(color=c) for c in colors]
+    labels = [LABELS[s] for s in strategies]
+    if missing:
+        handles.append(missing_handle())
+        labels.append("n/a: no batch size")
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=MIN_FONT_PT, frameon=False)
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
+    return fig
 
 
 def summarize(results: Mapping[str, Mapping[str, Any]], config: ExperimentConfig) -> list[Path]:
@@ -409,7 +464,7 @@ def write_outputs(rows: Sequence[Mapping[str, Any]], folder: Path) -> list[Path]
     """``max_batch.csv``, ``max_batch.txt``, ``protocol_effect.csv``, ``max_batch.png``/``.pdf``."""
     from checkmate_opt.experiments.sweep import write_csv
 
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_folder(folder)
     csv_path = folder / "max_batch.csv"
     fields = ["model", "protocol", "strategy", "label", "max_batch_size", "upper_bound"]
     write_csv(csv_path, rows, [*fields, "status", "note"])

@@ -16,7 +16,6 @@ import importlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ __all__ = [
     "Task",
     "TaskError",
     "check_interrupted",
+    "ensure_folder",
     "load_cached",
     "run_task",
     "run_tasks",
@@ -136,16 +136,27 @@ def _entry(task: Task, result: dict[str, Any]) -> dict[str, Any]:
     return {"key": task.key, "func": task.func, "kwargs": task.kwargs, "result": result}
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file (no partial file on failure)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def ensure_folder(folder: Path) -> Path:
+    """Create ``folder`` (and its parents) for outputs; ``OutputError`` naming it otherwise."""
+    from checkmate_opt.errors import OutputError
+
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"cannot write {folder}: it is a file, not a folder")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot write {folder}: {err.strerror or err}") from err
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {folder}: permission denied")
+    return folder
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through :func:`checkmate_opt.io.write_atomic` (no partial
+    file, the umask respected, ``OutputError`` naming the path)."""
+    from checkmate_opt.io import write_atomic
+
+    write_atomic(path, text)
 
 
 def load_cached(task: Task, cache_dir: Path) -> dict[str, Any] | None:
@@ -283,7 +294,7 @@ def run_tasks(
         dup = sorted({k for k in keys if keys.count(k) > 1})
         raise ValueError(f"duplicate task keys: {', '.join(dup[:5])}")
     cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    ensure_folder(cache_dir)
     results: dict[str, dict[str, Any]] = {}
     pending: list[Task] = []
     for task in tasks:

@@ -52,6 +52,7 @@ from checkmate_opt.experiments.runner import (
     ExperimentConfig,
     Task,
     check_interrupted,
+    ensure_folder,
     write_text_atomic,
 )
 from checkmate_opt.graph import Graph
@@ -69,6 +70,7 @@ __all__ = [
     "slowdowns",
     "specs",
     "summarize",
+    "sweep_figure",
     "tasks",
 ]
 
@@ -496,7 +498,7 @@ class Sweep:
 
     def write(self, rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         """results.jsonl, slowdowns.csv, budget_sweep.txt, budget_sweep.png/.pdf."""
-        out_dir.mkdir(parents=True, exist_ok=True)
+        ensure_folder(out_dir)
         paths = [out_dir / "results.jsonl", out_dir / "slowdowns.csv"]
         _write_text(paths[0], "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
         slow = slowdowns(rows)
@@ -596,7 +598,7 @@ def _fmt(v: float | None) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(path.parent)
     write_text_atomic(path, text)
 
 
@@ -709,6 +711,32 @@ def plot_sweep(
     from checkmate_opt.plotting import _pyplot, save_figure
 
     plt = _pyplot()
+    fig = sweep_figure(rows, title, xlim)
+    try:
+        return save_figure(fig, path, formats=("pdf",))
+    finally:
+        plt.close(fig)
+
+
+#: the overhead range of the figure (the paper's); points above it are marked on the edge
+YLIM = (0.95, 1.5)
+
+
+def sweep_figure(
+    rows: Sequence[Mapping[str, Any]],
+    title: str = "",
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] = YLIM,
+) -> Any:
+    """The figure of :func:`plot_sweep`, not yet saved.
+
+    Points outside ``xlim`` x ``ylim`` are drawn on the frame's edge with their value; a MILP
+    budget without a schedule is a cross on the x axis; a strategy without any schedule is
+    named in the legend.
+    """
+    from checkmate_opt.plotting import MIN_FONT_PT, _pyplot, mark_beyond, mark_missing
+
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     xmax = max((int(r["peak_memory"]) for r in rows if r["peak_memory"] is not None), default=1)
     div, uname = _scale(xmax)
@@ -717,6 +745,7 @@ def plot_sweep(
         for s in dict.fromkeys(r["strategy"] for r in rows)
         if s not in ("checkpoint_last_node", "checkpoint_all")
     ]
+    drawn: list[tuple[list[tuple[float, float]], str]] = []
     for s in strategies:
         label, marker, colour = _STYLE.get(s, (s, ".", "gray"))
         pts = [
@@ -724,8 +753,10 @@ def plot_sweep(
             for r in rows
             if r["strategy"] == s and r["overhead"] is not None
         ]
-        if not pts:
+        if not pts:  # no schedule at any budget: said in the legend, not left out
+            ax.plot([], [], marker="x", ls="none", color=colour, label=f"{label}: no schedule")
             continue
+        drawn.append((pts, colour))
         ax.scatter(*zip(*pts, strict=True), marker=marker, color=colour, s=12, alpha=0.5)
         if s == MILP:  # solves stopped by the time limit: their incumbent, circled
             cut = [
@@ -753,22 +784,37 @@ def plot_sweep(
         ax.scatter([x0], [y0], marker=marker, color=colour, s=80, zorder=5, label=label)
         ax.plot([0, x0], [y0, y0], ls="--", color=colour, lw=1)
         ax.plot([x0, max(x0, xmax / div) * 1.5], [y0, y0], ls="-", color=colour, lw=1)
+        drawn.append(([(x0, y0)], colour))
     if xlim is None:
         xs_all = [int(r["peak_memory"]) / div for r in rows if r["peak_memory"] is not None]
         xlim = (0.0, max(xs_all, default=1.0) * 1.05)
     ax.set_xlim(*xlim)
-    ax.set_ylim(0.95, 1.5)
+    ax.set_ylim(*ylim)
+    mark_beyond(
+        ax,
+        [p for pts, _ in drawn for p in pts],
+        colors=[colour for pts, colour in drawn for _ in pts],
+    )
+    milp_colour = _STYLE.get(MILP, (MILP, ".", "gray"))[2]
+    for r in rows:
+        if r["strategy"] == MILP and r["overhead"] is None and r.get("budget") is not None:
+            x = (int(r["budget"]) + int(r.get("fixed_memory") or 0)) / div
+            if xlim[0] <= x <= xlim[1]:
+                mark_missing(ax, x, color=milp_colour, label="no schedule")
     if uname == "GB" and xlim[0] <= DEVICE_MEMORY / div <= xlim[1]:
         ax.axvline(DEVICE_MEMORY / div, ls=":", color="black", lw=1)
     ax.set_xlabel(f"Memory budget ({uname})")
-    ax.set_ylabel("Overhead (x)")
+    ax.set_ylabel("Compute overhead (x one pass, simulated)")
     if title:
-        ax.set_title(title, fontsize=8)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, fontsize=7, frameon=False)
-    try:
-        return save_figure(fig, path, formats=("pdf",))
-    finally:
-        plt.close(fig)
+        ax.set_title(title, fontsize=MIN_FONT_PT)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.15),
+        ncol=2,
+        fontsize=MIN_FONT_PT,
+        frameon=False,
+    )
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------
