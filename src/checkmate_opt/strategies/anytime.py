@@ -241,7 +241,7 @@ def _scorer(
     return score
 
 
-_DEBUG = bool(__import__("os").environ.get("H11A_DEBUG"))
+_DEBUG = False
 _STALL_SHARE = 0.1  # the greedy's search gives way to the windows after this long without gain
 _LNS = True
 _STALL_ROUNDS = 8
