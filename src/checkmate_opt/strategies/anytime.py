@@ -8,6 +8,9 @@ is recomputed on demand where it is next used (with whatever inputs are missing 
 measures every stage exactly as the simulator does, so its result is within budget by
 construction; the simulator still referees the final schedule. The remaining time is spent on a
 (1+1) search over per-node eviction weights: perturb, sweep again, keep the cheaper schedule.
+When those rounds stall, the rest of the time re-solves windows of ~30 stages exactly (the
+Checkmate MILP on the window, HiGHS, warm-started, everything outside fixed) and keeps each
+window that is cheaper and passes the same stage-by-stage check.
 
 ``anytime_reorder`` may also change the execution order (any topological order): it looks for
 an order with a low peak (memory-aware list scheduling, randomised), then runs ``anytime`` on
@@ -1100,7 +1103,7 @@ def _window_milp(
     else:  # no clock: a fixed amount of work, so that runs repeat exactly
         native["mip_max_nodes"] = 10
     h = load_highs(native, arrays, np.asarray(x0))
-    h.run()
+    _run_interruptible(h)
     info = h.getInfo()
     if _DEBUG:
         print(
@@ -1123,6 +1126,43 @@ def _window_milp(
         elif kind == "S":
             Sw[t - a - 1, i] = x[c_] > 0.5
     return Rw, Sw
+
+
+def _run_interruptible(h: Any) -> None:
+    """``h.run()`` in a worker thread, so that Ctrl-C reaches this one: HiGHS is then asked to
+    stop, and the KeyboardInterrupt is raised here once it has."""
+    import threading
+
+    import highspy
+
+    stop = threading.Event()
+
+    def on_interrupt(event: Any) -> None:
+        if stop.is_set():
+            event.interrupt()
+
+    for hook in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+        hook.subscribe(on_interrupt)
+
+    def work() -> None:
+        try:
+            h.run()  # releases the GIL while HiGHS works
+        finally:
+            highspy.Highs.resetThreadScheduler(False)  # else it aborts the process at exit
+
+    worker = threading.Thread(target=work, name="checkmate-anytime-window", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        stop.set()
+        while worker.is_alive():
+            try:
+                worker.join(0.1)
+            except KeyboardInterrupt:
+                continue
+        raise
 
 
 def _lns(
