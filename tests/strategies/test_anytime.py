@@ -139,7 +139,9 @@ def test_shared_random_graphs_reorder_within_budget(shared_graphs, name, mult):
     assert rep.peak_activation_memory <= budget
 
 
-def test_ctrl_c_returns_the_best_schedule_so_far(tmp_path):
+# with a 20 s limit the greedy's rounds stall after 2 s: the signal lands in the window search
+@pytest.mark.parametrize(("limit", "wait"), [("120", 6.0), ("20", 5.0)])
+def test_ctrl_c_returns_the_best_schedule_so_far(tmp_path, limit, wait):
     import json
     import signal
     import subprocess
@@ -151,9 +153,9 @@ def test_ctrl_c_returns_the_best_schedule_so_far(tmp_path):
     path = tmp_path / "random40.json"
     save_graph(random_layered_graph(40, seed=7), path)
     cmd = [sys.executable, "-m", "checkmate_opt", "solve", str(path), "--strategy", "anytime"]
-    cmd += ["--budget", "0.8x", "--time-limit", "120", "--json"]
+    cmd += ["--budget", "0.8x", "--time-limit", limit, "--json"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6.0)  # imports and the first schedule (milliseconds), then improvement rounds
+    time.sleep(wait)  # imports and the first schedule (milliseconds), then improvement rounds
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -161,3 +163,42 @@ def test_ctrl_c_returns_the_best_schedule_so_far(tmp_path):
     assert data["status"] == "interrupted"
     assert data["within_budget"] is True
     assert data["peak_activation_memory"] <= data["budget"]
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_window_milp_keeps_the_incumbent_feasible_and_the_simulator_agrees(seed):
+    # the exact re-solve of a stage window: the incumbent must fit its model (else the model
+    # is stricter than the simulator), and what it returns must simulate within the budget
+    from checkmate_opt.schedule import Schedule
+    from checkmate_opt.strategies.anytime import _prep, _tidy, _window_milp
+
+    g = random_layered_graph(20, seed=seed, width=4)
+    budget = int(0.75 * no_remat_peak(g))
+    res = anytime(g, budget, time_limit_s=None, max_rounds=1)
+    assert res.schedule is not None
+    p = _prep(g)
+    R, S = res.schedule.R.copy(), res.schedule.S.copy()
+    _tidy(p, R, S)
+    assert simulate(g, Schedule(R, S)).compute_cost == res.compute_cost
+    cost = np.asarray(g.compute_cost)
+    for a, b in [(0, 16), (10, 30), (g.n - 12, g.n)]:
+        out = _window_milp(p, R, S, a, b, budget, None, 0)
+        assert out is not None
+        Rw, Sw = out
+        R2, S2 = R.copy(), S.copy()
+        R2[a:b], S2[a + 1 : b] = Rw, Sw
+        rep = simulate(g, Schedule(R2, S2))
+        assert rep.peak_activation_memory <= budget
+        saved = int((R[a:b].astype(int) @ cost).sum() - (Rw.astype(int) @ cost).sum())
+        assert rep.compute_cost == res.compute_cost - saved
+        assert rep.compute_cost <= res.compute_cost
+
+
+def test_window_search_runs_deterministically_and_stays_within_budget():
+    g = random_layered_graph(20, seed=2, width=4)
+    budget = int(0.7 * no_remat_peak(g))
+    a = anytime(g, budget, time_limit_s=None, seed=1, max_rounds=20)
+    b = anytime(g, budget, time_limit_s=None, seed=1, max_rounds=20)
+    assert a.schedule == b.schedule
+    assert a.within_budget
+    assert simulate(g, a.schedule).peak_activation_memory <= budget

@@ -8,6 +8,9 @@ is recomputed on demand where it is next used (with whatever inputs are missing 
 measures every stage exactly as the simulator does, so its result is within budget by
 construction; the simulator still referees the final schedule. The remaining time is spent on a
 (1+1) search over per-node eviction weights: perturb, sweep again, keep the cheaper schedule.
+When those rounds stall, the rest of the time re-solves windows of ~30 stages exactly (the
+Checkmate MILP on the window, HiGHS, warm-started, everything outside fixed) and keeps each
+window that is cheaper and passes the same stage-by-stage check.
 
 ``anytime_reorder`` may also change the execution order (any topological order): it looks for
 an order with a low peak (memory-aware list scheduling, randomised), then runs ``anytime`` on
@@ -242,6 +245,11 @@ def _scorer(
 
 
 _DEBUG = False
+_STALL_SHARE = 0.1  # the greedy's search gives way to the windows after this long without gain
+_LNS = True
+_STALL_ROUNDS = 8
+_WINDOW = (24, 36)  # stages per window: larger ones rarely solve within seconds
+_WINDOW_S = 5.0  # HiGHS's limit per window
 
 #: priority, recompute stage, inputs redone there, inputs held longer, inputs redone earlier
 _Choice = tuple[float, int, list[int], list[int], dict[int, int]]
@@ -655,9 +663,19 @@ def _search(
     _emit(progress, started, best, lower)
     if best is None or best.cost <= lower:
         return best, rounds, False, False
+    # the greedy's own search first, then exact re-solves of stage windows
+    # (when the greedy's search stalls: it is cheaper per step, the windows finish its work)
+    stall = None if deadline is None else max(2.0, _STALL_SHARE * (deadline - started))
+    last_gain = time.perf_counter()
+    gain_round = 0  # without a clock, a stall is counted in rounds (runs stay repeatable)
     try:
         while max_rounds is None or rounds < max_rounds:
-            if deadline is not None and time.perf_counter() >= deadline:
+            now = time.perf_counter()
+            if stall is not None and now - last_gain >= stall:
+                break
+            if stall is None and rounds - gain_round >= _STALL_ROUNDS:
+                break
+            if deadline is not None and now >= deadline:
                 return best, rounds, False, True
             if deadline is None and max_rounds is None and rounds >= 20:
                 break
@@ -685,12 +703,34 @@ def _search(
                 improved = cand.cost < best.cost
                 best, weight, best_alpha = cand, trial, alpha
                 if improved:
+                    last_gain = time.perf_counter()
+                    gain_round = rounds
                     _emit(progress, started, best, lower)
                 if best.cost <= lower:
                     break
+        if best.cost > lower and _LNS:
+
+            def take(sw: _Sweep) -> None:
+                nonlocal best
+                best = sw
+                _emit(progress, started, best, lower)
+
+            best, more = _lns(
+                p,
+                best,
+                budget,
+                deadline=deadline,
+                rng=rng,
+                seed=seed,
+                # (a window costs as much as many greedy rounds: a quarter as many)
+                max_rounds=None if max_rounds is None else -(-(max_rounds - rounds) // 4),
+                on_improve=take,
+            )
+            rounds += more
     except KeyboardInterrupt:
         return best, rounds, True, False
-    return best, rounds, False, False
+    timed_out = deadline is not None and time.perf_counter() >= deadline - 0.1
+    return best, rounds, False, timed_out and best.cost > lower
 
 
 def _emit(
@@ -841,6 +881,358 @@ def _anytime(
         solver=info,
         params={**params, "rounds": rounds, "seed": seed},
     )
+
+
+# ------------------------------------------------------- exact MILP on stage windows
+
+
+def _tidy(p: _Prep, R: np.ndarray, S: np.ndarray) -> None:
+    """Drop checkpoints that nothing reads and nothing keeps (the simulator frees them at the
+    start of the stage; the window MILP would count them, and a warm start must fit it)."""
+    n = p.n
+    for t in range(n - 1, 0, -1):
+        held = np.flatnonzero(S[t])
+        if not held.size:
+            continue
+        keep = S[t + 1] if t + 1 < n else None
+        rows = set(np.flatnonzero(R[t]).tolist())
+        for i in held.tolist():
+            if keep is not None and keep[i]:
+                continue
+            if not any(j in rows for j in p.succ[i]):
+                S[t, i] = False
+
+
+def _stage_ok(p: _Prep, R: np.ndarray, S: np.ndarray, t: int, budget: float) -> bool:
+    """Stage t reads only resident inputs, keeps only what it holds, and fits the budget."""
+    n = p.n
+    order = np.flatnonzero(R[t]).tolist()
+    held = set(np.flatnonzero(S[t]).tolist())
+    keep = set(np.flatnonzero(S[t + 1]).tolist()) if t + 1 < n else set()
+    have = set(held)
+    last: dict[int, int] = {}
+    for v in order:
+        if any(u not in have for u in p.args[v]):
+            return False
+        have.add(v)
+        for u in p.args[v]:
+            last[u] = v
+    if not keep <= have or t not in have:
+        return False
+    return _stage_peak(p, order, held, keep, last) <= budget
+
+
+def _window_milp(
+    p: _Prep,
+    R: np.ndarray,
+    S: np.ndarray,
+    a: int,
+    b: int,
+    budget: float,
+    limit_s: float | None,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Re-solve stages ``[a, b)`` exactly (the Checkmate MILP on that window), every other
+    entry fixed to the incumbent (``S[a]`` and ``S[b]`` included, so no other stage changes).
+    Only the values the incumbent touches in the window may be computed or held there. Returns
+    the window's new (R, S) rows (``R[a:b]``, ``S[a+1:b]``), or ``None`` without a better one."""
+    from scipy import sparse
+
+    from checkmate_opt.backends.highs import load_highs
+
+    n, mem, cost, args, succ = p.n, p.mem, p.cost, p.args, p.succ
+    inc = np.asarray(R[a:b].any(axis=0) | S[a : min(b + 1, n)].any(axis=0), dtype=bool)
+    inc[a:b] = True
+    C = np.flatnonzero(inc).tolist()
+    inC = set(C)
+    keep_b = S[b] if b < n else np.zeros(n, dtype=bool)
+    cols: dict[tuple[str, int, int], int] = {}
+    lo: list[float] = []
+    hi: list[float] = []
+    obj: list[float] = []
+    integer: list[bool] = []
+    x0: list[float] = []
+
+    def col(key: tuple[str, int, int], c: float, l: float, h: float, isint: bool, v: float) -> int:
+        cols[key] = len(lo)
+        lo.append(l)
+        hi.append(h)
+        obj.append(c)
+        integer.append(isint)
+        x0.append(v)
+        return cols[key]
+
+    for t in range(a, b):
+        for i in C:
+            if i > t:
+                break
+            r = float(R[t, i])
+            col(("R", t, i), float(cost[i]), 1.0 if i == t else 0.0, 1.0, True, r)
+            if t > a and i < t:
+                col(("S", t, i), 0.0, 0.0, 1.0, True, float(S[t, i]))
+    rr: list[int] = []
+    cc: list[int] = []
+    vv: list[float] = []
+    rlo: list[float] = []
+    rhi: list[float] = []
+
+    def row(terms: list[tuple[int, float]], l: float, h: float) -> None:
+        k = len(rlo)
+        for c_, v_ in terms:
+            rr.append(k)
+            cc.append(c_)
+            vv.append(v_)
+        rlo.append(l)
+        rhi.append(h)
+
+    def s_term(t: int, i: int) -> tuple[int | None, float]:
+        """S[t, i] as (column, 0) or (None, constant)."""
+        if t in (a, b) or i >= t:
+            if t >= n:
+                return None, 0.0
+            return None, float(S[t, i]) if i < t else 0.0
+        return cols[("S", t, i)], 0.0
+
+    inf = math.inf
+    for t in range(a, b):
+        Ct = [i for i in C if i <= t]
+        Rt = R[t]
+        keep = keep_b if t + 1 == b else S[t + 1]
+        # checkpoint: S[t+1, i] <= S[t, i] + R[t, i]
+        for i in Ct:
+            if t + 1 >= n:
+                break
+            terms: list[tuple[int, float]] = []
+            rhs = 0.0
+            c1, k1 = s_term(t + 1, i)
+            if c1 is not None:
+                terms.append((c1, 1.0))
+            else:
+                rhs -= k1
+            c0, k0 = s_term(t, i)
+            if c0 is not None:
+                terms.append((c0, -1.0))
+            else:
+                rhs += k0
+            terms.append((cols[("R", t, i)], -1.0))
+            row(terms, -inf, rhs)
+        # dependencies: R[t, k] <= R[t, i] + S[t, i]
+        for k in Ct:
+            for i in args[k]:
+                terms = [(cols[("R", t, k)], 1.0)]
+                rhs = 0.0
+                if i in inC:
+                    terms.append((cols[("R", t, i)], -1.0))
+                    c0, k0 = s_term(t, i)
+                    if c0 is not None:
+                        terms.append((c0, -1.0))
+                    else:
+                        rhs += k0
+                row(terms, -inf, rhs)
+        # memory: U after each node's allocation, before its step frees anything
+        readers = {i: [j for j in succ[i] if j in inC and j <= t] for i in Ct}
+        cur = {i: bool(Rt[i]) for i in Ct}
+        u_prev = None
+        free_prev: list[tuple[int, int]] = []
+        held0 = 0.0
+        start_terms: list[tuple[int, float]] = []
+        for i in Ct:
+            if i < t:
+                c0, k0 = s_term(t, i)
+                if c0 is not None:
+                    start_terms.append((c0, -float(mem[i])))
+                else:
+                    held0 += k0 * mem[i]
+        u_val = sum(float(mem[i]) for i in Ct if i < t and S[t, i])
+        for k in Ct:
+            u_val += float(mem[k]) * cur[k]
+            uk = col(("U", t, k), 0.0, -inf, float(budget), False, u_val)
+            terms = [(uk, 1.0), (cols[("R", t, k)], -float(mem[k]))]
+            rhs = 0.0
+            if u_prev is None:
+                terms += start_terms
+                rhs = held0
+            else:
+                terms.append((u_prev, -1.0))
+                for fc, i in free_prev:
+                    terms.append((fc, float(mem[i])))
+            row(terms, rhs, rhs)
+            # what step k frees: each input whose last reader here is k, and k itself
+            free_prev = []
+            kept_here = keep if t + 1 < n else np.zeros(n, dtype=bool)
+            for i in (*[i for i in args[k] if i in inC], k):
+                later = [j for j in readers[i] if j > k]
+                if t + 1 == b and kept_here[i]:
+                    continue  # kept for the stage after the window: never freed here
+                fv = float(cur[k] and not kept_here[i] and not any(cur[j] for j in later))
+                fc = col(("F", t, k * n + i), 0.0, 0.0, 1.0, False, fv)
+                row([(fc, 1.0), (cols[("R", t, k)], -1.0)], -inf, 0.0)
+                if t + 1 < b:
+                    row([(fc, 1.0), (cols[("S", t + 1, i)], 1.0)], -inf, 1.0)
+                for j in later:
+                    row([(fc, 1.0), (cols[("R", t, j)], 1.0)], -inf, 1.0)
+                free_prev.append((fc, i))
+                if fv:
+                    u_val -= float(mem[i])
+            u_prev = uk
+    ncol = len(lo)
+    A = sparse.csc_matrix((vv, (rr, cc)), shape=(len(rlo), ncol))
+    arrays = {
+        "num_col": ncol,
+        "num_row": len(rlo),
+        "c": np.asarray(obj),
+        "offset": 0.0,
+        "col_lo": np.asarray(lo),
+        "col_hi": np.asarray(hi),
+        "row_lo": np.asarray(rlo),
+        "row_hi": np.asarray(rhi),
+        "start": A.indptr,
+        "index": A.indices,
+        "value": A.data,
+        "integer": np.asarray(integer),
+    }
+    native: dict[str, object] = {
+        "output_flag": False,
+        "log_to_console": False,
+        "threads": 1,
+        "random_seed": int(seed),
+        "mip_rel_gap": 0.0,
+    }
+    if limit_s is not None:
+        native["time_limit"] = float(limit_s)
+    else:  # no clock: a fixed amount of work, so that runs repeat exactly
+        native["mip_max_nodes"] = 10
+    h = load_highs(native, arrays, np.asarray(x0))
+    _run_interruptible(h)
+    info = h.getInfo()
+    if _DEBUG:
+        print(
+            "  window milp",
+            len(lo),
+            len(rlo),
+            h.getModelStatus(),
+            info.objective_function_value,
+            info.mip_dual_bound,
+            sum(x0[c] * obj[c] for c in range(len(lo))),
+        )
+    if info.primal_solution_status != 2:
+        return None
+    x = np.asarray(h.getSolution().col_value)
+    Rw = R[a:b].copy()
+    Sw = S[a + 1 : b].copy()
+    for (kind, t, i), c_ in cols.items():
+        if kind == "R":
+            Rw[t - a, i] = x[c_] > 0.5
+        elif kind == "S":
+            Sw[t - a - 1, i] = x[c_] > 0.5
+    return Rw, Sw
+
+
+def _run_interruptible(h: Any) -> None:
+    """``h.run()`` in a worker thread, so that Ctrl-C reaches this one: HiGHS is then asked to
+    stop, and the KeyboardInterrupt is raised here once it has."""
+    import threading
+
+    import highspy
+
+    stop = threading.Event()
+
+    def on_interrupt(event: Any) -> None:
+        if stop.is_set():
+            event.interrupt()
+
+    for hook in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+        hook.subscribe(on_interrupt)
+
+    def work() -> None:
+        try:
+            h.run()  # releases the GIL while HiGHS works
+        finally:
+            highspy.Highs.resetThreadScheduler(False)  # else it aborts the process at exit
+
+    worker = threading.Thread(target=work, name="checkmate-anytime-window", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        stop.set()
+        while worker.is_alive():
+            try:
+                worker.join(0.1)
+            except KeyboardInterrupt:
+                continue
+        raise
+
+
+def _lns(
+    p: _Prep,
+    best: _Sweep,
+    budget: float,
+    *,
+    deadline: float | None,
+    rng: np.random.Generator,
+    seed: int,
+    max_rounds: int | None,
+    on_improve: Callable[[_Sweep], None],
+) -> tuple[_Sweep, int]:
+    """Large-neighbourhood search: re-solve windows of stages exactly, keep what is cheaper.
+    Windows are drawn where the incumbent recomputes most."""
+    n = p.n
+    sched = _schedule(n, best)
+    R, S = sched.R.copy(), sched.S.copy()
+    _tidy(p, R, S)
+    cost = np.asarray(p.cost, dtype=np.int64)
+    total = int((R.astype(np.int64) @ cost).sum())
+    rounds = 0
+    queue: list[tuple[int, int]] = []
+    while max_rounds is None or rounds < max_rounds:
+        now = time.perf_counter()
+        if deadline is not None and now >= deadline - 0.05:
+            break
+        if deadline is None and max_rounds is None and rounds >= 5:
+            break
+        rounds += 1
+        if not queue:  # a new pass over the stages that recompute, overlapping windows
+            extra = R.astype(np.int64) @ cost - cost
+            hot = np.flatnonzero(extra)
+            if not hot.size:
+                break
+            L = min(n, int(rng.integers(_WINDOW[0], _WINDOW[1] + 1)))
+            first = max(0, int(hot[0]) - int(rng.integers(0, L)))
+            for a in range(first, int(hot[-1]) + 1, max(1, L // 2)):
+                b = min(n, a + L)
+                if extra[a:b].any():
+                    queue.append((a, b))
+            if not queue:
+                break
+        a, b = queue.pop(0)
+        limit = None if deadline is None else max(0.05, min(_WINDOW_S, deadline - now))
+        out = _window_milp(p, R, S, a, b, budget, limit, seed + rounds)
+        if _DEBUG:
+            print("window", a, b, out is not None, f"{time.perf_counter() - now:.2f}s")
+        if out is None:
+            continue
+        Rw, Sw = out
+        old = int((R[a:b].astype(np.int64) @ cost).sum())
+        new = int((Rw.astype(np.int64) @ cost).sum())
+        if new >= old:
+            continue
+        R0, S0 = R[a:b].copy(), S[a + 1 : b].copy()
+        R[a:b], S[a + 1 : b] = Rw, Sw
+        if all(_stage_ok(p, R, S, t, budget) for t in range(max(0, a - 1), b)):
+            total += new - old
+            on_improve(_sweep_of(p, R, S, total))
+        else:  # the window model disagrees with the simulator: keep the incumbent
+            R[a:b], S[a + 1 : b] = R0, S0
+    return _sweep_of(p, R, S, total), rounds
+
+
+def _sweep_of(p: _Prep, R: np.ndarray, S: np.ndarray, total: int) -> _Sweep:
+    rows_r = [np.flatnonzero(r).tolist() for r in R]
+    rows_s = [np.flatnonzero(s).tolist() for s in S]
+    redone = sorted({u for t, row in enumerate(rows_r) for u in row if u != t})
+    return _Sweep(rows_r, rows_s, total, -1, redone)
 
 
 # ---------------------------------------------------------------- reordering
