@@ -356,7 +356,7 @@ def write_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
 
 def plot(rows: Sequence[dict[str, Any]], path: Path, shared: Path = SHARED) -> list[Path]:
     """Compute increase per graph and strategy, one panel per multiplier; peer as markers."""
-    from checkmate_opt.plotting import _pyplot, save_figure
+    from checkmate_opt.plotting import MIN_FONT_PT, _pyplot, mark_missing, save_figure
 
     plt = _pyplot()
     mults = sorted({r["mult"] for r in rows}, reverse=True)
@@ -367,32 +367,66 @@ def plot(rows: Sequence[dict[str, Any]], path: Path, shared: Path = SHARED) -> l
         1, len(mults), figsize=(max(6, 1.1 * len(graphs)) * len(mults), 4.2), squeeze=False
     )
     width = 0.8 / max(1, len(strategies))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, mult in zip(axes[0], mults, strict=False):
+        misses: list[tuple[float, str, Any]] = []
+        zeros: list[tuple[float, Any]] = []
         for k, s in enumerate(strategies):
+            color = colors[k % len(colors)]
             xs, ys = [], []
             for gi, g in enumerate(graphs):
+                x = gi + (k - (len(strategies) - 1) / 2) * width
                 hit = [r for r in rows if (r["graph"], r["mult"], r["strategy"]) == (g, mult, s)]
-                if hit and hit[0].get("within_budget") and hit[0].get("incr_pct") is not None:
-                    xs.append(gi + (k - (len(strategies) - 1) / 2) * width)
-                    ys.append(max(hit[0]["incr_pct"], 1e-3))
-            ax.bar(xs, ys, width=width, label=s)
+                if not hit:
+                    continue  # not run: nothing to mark
+                r = hit[0]
+                if r.get("within_budget") and r.get("incr_pct") is not None:
+                    xs.append(x)
+                    ys.append(float(r["incr_pct"]))
+                    if r["incr_pct"] == 0:
+                        zeros.append((x, color))
+                else:  # never silently absent: say why there is no bar
+                    why = "over" if r.get("incr_pct") is not None else "none"
+                    misses.append((x, why, color))
+            ax.bar(xs, ys, width=width, label=s, color=color)
         px, py = [], []
         for gi, g in enumerate(graphs):
             cell = peer.get((g, mult), {}).get("peer incr %", "")
             try:
-                py.append(max(float(cell), 1e-3))
+                py.append(float(cell))
                 px.append(gi)
             except ValueError:
                 continue
         if px:
             ax.scatter(px, py, marker="_", s=400, color="black", zorder=3, label="peer (CP-SAT)")
-        ax.set_yscale("log")
-        ax.set_title(f"budget {mult:g} x no-remat peak (missing bar: over budget / none)")
+        # symlog: 0 % is a real value here, not clipped to an arbitrary floor of a log axis
+        ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_ylim(bottom=0)
+        for x, color in zeros:
+            ax.annotate(
+                "0",
+                (x, 0),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=MIN_FONT_PT,
+                color=color,
+            )
+        for x, why, color in misses:
+            mark_missing(ax, x, color=color, label=why)
+        ax.set_title(
+            f"budget {mult:g} x no-remat peak\n(x: no schedule within budget; "
+            "'over': over budget, 'none': no schedule)",
+            fontsize=9,
+        )
         ax.set_xticks(range(len(graphs)))
-        ax.set_xticklabels(graphs, rotation=40, ha="right", fontsize=8)
-        ax.set_ylabel("compute increase %")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+        ax.set_xticklabels(graphs, rotation=40, ha="right", fontsize=MIN_FONT_PT)
+        ax.set_ylabel("compute increase % (symlog)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    ncol = min(len(labels), 4) or 1
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=MIN_FONT_PT, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 * ((len(labels) + ncol - 1) // ncol), 1, 1))
     written = save_figure(fig, path, formats=("pdf",))
     plt.close(fig)
     return written
