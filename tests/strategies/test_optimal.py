@@ -375,3 +375,26 @@ def test_default_gap_proves_exact_optimality() -> None:
     assert exact_gap(asked, build_instance(g, 4)) is asked
     noisy = SolveOptions()
     assert exact_gap(noisy, build_instance(g, 4, eps_noise=0.01)).mip_rel_gap is None
+
+
+def test_a_model_too_big_for_the_time_left_is_not_built(monkeypatch) -> None:
+    """Issue: n1000 with --time-limit 30 took 41 s, the model build alone ~22 s."""
+    import time
+
+    import checkmate_opt.strategies.optimal as opt_mod
+
+    g = random_layered_graph(12, seed=1)
+    budget = int(0.8 * g.total_memory)
+    # as if the build took an hour: the call must not start it
+    monkeypatch.setattr(opt_mod, "BUILD_S_PER_UNIT", 3600.0)
+    t = time.perf_counter()
+    res = optimal(g, budget, options=SolveOptions(time_limit_s=2.0), progress=None)
+    elapsed = time.perf_counter() - t
+    assert elapsed <= 2.0 + 1.0  # a correctness bound on the limit, not a speed test
+    assert res.termination is Termination.TIME_LIMIT
+    assert "building the model" in res.message
+    assert res.schedule is not None
+    assert res.within_budget
+    assert not res.proven_optimal
+    assert res.objective_bound == g.total_compute
+    assert_valid_schedule(g, res, budget=budget)
