@@ -428,13 +428,14 @@ def optimal(
             # the model cannot be built (let alone solved) in the time left: the rest goes to
             # the anytime search, and the best schedule seen is the answer
             left = options.time_limit_s - elapsed - min(0.03 * options.time_limit_s, 1.0)
-            seed_info = _longer_anytime(graph, budget, seed_info, left, options.seed)
+            seed_info, stopped = _longer_anytime(graph, budget, seed_info, left, options.seed)
             return _seed_only_result(
                 graph,
                 budget,
                 seed_info,
                 started=t0,
                 solver=backend.name,
+                interrupted=stopped,
                 why=f"the time limit leaves {max(0.0, options.time_limit_s - elapsed):.1f} s "
                 f"after the warm start; building the model takes about {need:.1f} s",
             )
@@ -493,25 +494,27 @@ def _longer_anytime(
     seed_info: tuple[Schedule, str] | None,
     seconds: float,
     seed: int | None,
-) -> tuple[Schedule, str] | None:
-    """The cheaper of ``seed_info`` and an ``anytime`` run of ``seconds`` (when registered)."""
+) -> tuple[tuple[Schedule, str] | None, bool]:
+    """The cheaper of ``seed_info`` and an ``anytime`` run of ``seconds`` (when registered),
+    and whether Ctrl-C stopped that run."""
     from checkmate_opt.strategies import STRATEGIES, get_strategy
 
     if "anytime" not in STRATEGIES or seconds < 1.0:
-        return seed_info
+        return seed_info, False
     try:
         res = get_strategy("anytime")(
             graph, budget, options=SolveOptions(time_limit_s=seconds, seed=seed)
         )
     except Exception:
-        return seed_info
+        return seed_info, False
+    stopped = res.termination is Termination.INTERRUPTED
     if res.schedule is None or not res.within_budget or res.compute_cost is None:
-        return seed_info
+        return seed_info, stopped
     if seed_info is not None:
         cost = int(seed_info[0].R.sum(axis=0) @ graph.compute_array)
         if cost <= res.compute_cost:
-            return seed_info
-    return res.schedule, "anytime"
+            return seed_info, stopped
+    return (res.schedule, "anytime"), stopped
 
 
 def _seed_only_result(
@@ -522,8 +525,10 @@ def _seed_only_result(
     started: float,
     solver: str,
     why: str,
+    interrupted: bool = False,
 ) -> SolveResult:
-    """A time-limited result without a model: the best warm start (or none), simulated."""
+    """A time-limited (or interrupted) result without a model: the best warm start (or
+    none), simulated."""
     schedule = None if seed_info is None else seed_info[0]
     source = None if seed_info is None else f"warm start ({seed_info[1]})"
     return SolveResult.from_schedule(
@@ -532,7 +537,7 @@ def _seed_only_result(
         strategy="optimal",
         budget=budget,
         solve_time_s=time.perf_counter() - started,
-        termination=Termination.TIME_LIMIT,
+        termination=Termination.INTERRUPTED if interrupted else Termination.TIME_LIMIT,
         objective_bound=graph.total_compute if schedule is not None else None,
         solver=SolverInfo(name=solver),
         message=f"{why}: returned {source or 'no schedule'} without solving",
