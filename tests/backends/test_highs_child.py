@@ -100,3 +100,75 @@ def test_progress_events_cross_the_process_boundary() -> None:
     assert res.proven_optimal
     assert events
     assert events[-1].incumbent == pytest.approx(res.params["milp_objective"])
+
+
+NO_SUBMIP = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
+
+
+def test_a_race_of_configurations_gives_the_single_solver_optimum() -> None:
+    g = linear_graph(8)
+    opts = SolveOptions(time_limit_s=60)
+    raced = optimal(
+        g, 9, solver=HighsBackend(alternatives=(NO_SUBMIP,)), options=opts, progress=None
+    )
+    alone = optimal(
+        g, 9, solver=HighsBackend(isolate=True), options=opts, race=False, progress=None
+    )
+    assert raced.termination is alone.termination is Termination.COMPLETED
+    assert raced.proven_optimal
+    assert raced.compute_cost == alone.compute_cost
+    assert "configuration" in raced.message
+    assert_valid_schedule(g, raced, budget=9)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_race_is_won_by_the_child_that_proves_and_the_other_is_killed() -> None:
+    g = linear_graph(12)
+    before = _children()
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        box["res"] = optimal(
+            g,
+            9,
+            solver=HighsBackend(alternatives=(NO_SUBMIP,)),
+            options=SolveOptions(time_limit_s=120),
+            progress=None,
+        )
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    kids: set[int] = set()
+    deadline = time.perf_counter() + 60
+    while len(kids) < 2 and time.perf_counter() < deadline and worker.is_alive():
+        kids = _children() - before
+        time.sleep(0.005)
+    assert len(kids) == 2, "the race did not start two solver processes"
+    frozen = min(kids)
+    os.kill(frozen, signal.SIGSTOP)  # this one can never finish: the other must win
+    worker.join(120)
+    assert not worker.is_alive()
+    res = box["res"]
+    assert res.termination is Termination.COMPLETED
+    assert res.proven_optimal
+    assert_valid_schedule(g, res, budget=9)
+    assert not (kids & _children())  # both reaped, the frozen one killed
+    with pytest.raises(ProcessLookupError):
+        os.kill(frozen, 0)
+
+
+def test_a_race_stopped_by_the_limit_keeps_the_best_incumbent_and_bound() -> None:
+    g = linear_graph(16)  # not provable in 2 s
+    res = optimal(
+        g,
+        9,
+        solver=HighsBackend(alternatives=(NO_SUBMIP,)),
+        options=SolveOptions(time_limit_s=2.0),
+        progress=None,
+    )
+    assert res.termination in (Termination.TIME_LIMIT, Termination.COMPLETED)
+    assert res.schedule is not None
+    assert res.within_budget
+    assert res.objective_bound is not None
+    assert res.objective_bound <= res.compute_cost
+    assert_valid_schedule(g, res, budget=9)

@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -241,8 +241,11 @@ class HighsBackend(Backend):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
     install_hint: ClassVar[str] = "pip install highspy"
 
-    def __init__(self, isolate: bool | None = None) -> None:
+    def __init__(
+        self, isolate: bool | None = None, alternatives: Sequence[Mapping[str, object]] = ()
+    ) -> None:
         self.isolate = isolate
+        self.alternatives = tuple(dict(a) for a in alternatives)
 
     def _solve_compiled(
         self,
@@ -255,14 +258,39 @@ class HighsBackend(Backend):
         isolate = self.isolate if self.isolate is not None else options.time_limit_s is not None
         native = native_options(_solver_limit(options))
         is_mip = bool(cm.integer.any())
-        run = _run_in_child if isolate else _run_in_thread
-        state, termination, wall = run(
-            model_arrays(cm), native, start, options, progress, is_mip=is_mip
-        )
+        if self.alternatives and is_mip:
+            # a race of configurations, one child process each, the cores shared out between
+            # them unless the caller chose a thread count
+            base = dict(native)
+            if options.threads is None:
+                base["threads"] = max(1, usable_cpus() // (1 + len(self.alternatives)))
+            natives = [
+                base,
+                *({**base, **alt, **options.backend_options} for alt in self.alternatives),
+            ]
+            state, termination, wall = _run_in_children(
+                model_arrays(cm), natives, start, options, progress, is_mip=is_mip
+            )
+        else:
+            run = _run_in_child if isolate else _run_in_thread
+            state, termination, wall = run(
+                model_arrays(cm), native, start, options, progress, is_mip=is_mip
+            )
         values = None
         objective = None
         best: _Best = state["best"]
-        if state.get("x") is not None and termination is not Termination.INFEASIBLE:
+        better_seen = (
+            best.obj is not None
+            and state.get("objective") is not None
+            and best.obj < state["objective"]
+            and best.x is not None
+            and len(best.x) == cm.num_variables
+        )
+        if (
+            state.get("x") is not None
+            and termination is not Termination.INFEASIBLE
+            and not better_seen
+        ):
             values = cm.split(state["x"])
             objective = state["objective"]
         elif best.x is not None and len(best.x) == cm.num_variables:
@@ -285,6 +313,13 @@ class HighsBackend(Backend):
             progress=progress,
             message=state["message"],
         )
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _highs_version() -> str:
@@ -412,65 +447,137 @@ def _run_in_child(
     is_mip: bool,
 ) -> tuple[dict[str, Any], Termination, float]:
     """Solve in a child process that is stopped, then killed, when it overruns the limit."""
+    return _run_in_children(arrays, [native], start, options, progress, is_mip=is_mip)
+
+
+#: terminations that end a race of configurations: the first proof wins
+_DECISIVE = (Termination.COMPLETED, Termination.INFEASIBLE)
+
+
+def _run_in_children(
+    arrays: dict[str, Any],
+    natives: list[dict[str, object]],
+    start: np.ndarray | None,
+    options: SolveOptions,
+    progress: Any,
+    *,
+    is_mip: bool,
+) -> tuple[dict[str, Any], Termination, float]:
+    """Solve the same model in one child process per option set, all at once.
+
+    The first child to prove optimality (or infeasibility) wins and the others are killed;
+    otherwise every child runs to the limit and the answer is the best incumbent any of them
+    reported, with the best bound any of them proved. Past the limit each child is asked to
+    stop, then killed.
+    """
     from checkmate_opt.backends import _highs_child as highs_child
 
     best = _Best()
+    bounds: list[float | None] = [None] * len(natives)
     deadline = _soft_deadline(options)
     hard = None if options.time_limit_s is None else float(options.time_limit_s)
     t0 = time.perf_counter()
-    child = highs_child.ChildSolve(
-        {"arrays": arrays, "native": native, "start": start, "verbose": bool(options.verbose)}
-    )
+    children = [
+        highs_child.ChildSolve(
+            {"arrays": arrays, "native": nat, "start": start, "verbose": bool(options.verbose)}
+        )
+        for nat in natives
+    ]
+    pending = set(range(len(children)))
+    dones: dict[int, dict[str, Any]] = {}
+    winner: int | None = None
     interrupted = overran = killed = False
     stop_sent_at: float | None = None
-    done: dict[str, Any] | None = None
+    poll = 0.1 / len(children)
+
+    def take(i: int, msg: tuple[Any, ...]) -> None:
+        nonlocal winner
+        if msg[0] == "progress":
+            bounds[i] = msg[2]
+            known = [b for b in bounds if b is not None]
+            best.bound = max(known)
+            inc = msg[1] if best.obj is None else min(msg[1], best.obj)
+            progress(inc, best.bound)
+            return
+        done = _handle(msg, best, lambda *_: None)
+        if done is None:
+            return
+        pending.discard(i)
+        dones[i] = done
+        if "error" not in done and winner is None:
+            term = _termination(done["status"], interrupted=False, overran=False)
+            if term in _DECISIVE:
+                winner = i
+
+    def drain(timeout: float) -> None:
+        for i in sorted(pending):
+            msg = children[i].next_message(timeout)
+            if msg is not None:
+                take(i, msg)
+            elif not children[i].alive():
+                pending.discard(i)
+
     try:
         try:
-            while done is None:
+            while pending and winner is None:
                 now = time.perf_counter() - t0
                 if stop_sent_at is None and deadline is not None and now > deadline:
                     overran = True
                     stop_sent_at = now
-                    child.request_stop()
+                    for i in pending:
+                        children[i].request_stop()
                 if stop_sent_at is not None and hard is not None and now > hard:
                     killed = True
-                    child.kill()
+                    for i in pending:
+                        children[i].kill()
                     break
-                msg = child.next_message(0.1)
-                if msg is None:
-                    if not child.alive():
-                        break
-                    continue
-                done = _handle(msg, best, progress)
+                drain(poll)
         except KeyboardInterrupt:
             interrupted = True
-            child.request_stop()
+            for i in pending:
+                children[i].request_stop()
             with contextlib.suppress(KeyboardInterrupt):
                 limit = time.perf_counter() + INTERRUPT_GRACE_S
-                while done is None and time.perf_counter() < limit:
-                    msg = child.next_message(0.1)
-                    if msg is not None:
-                        done = _handle(msg, best, progress)
-                    elif not child.alive():
-                        break
-                if done is None:
+                while pending and time.perf_counter() < limit:
+                    drain(poll)
+                if pending:
                     killed = True
-                    child.kill()
+                    for i in pending:
+                        children[i].kill()
     finally:
-        child.close()
+        if winner is not None:
+            for i in pending:
+                children[i].kill()  # the race is decided: no need to wait for the others
+        for child in children:
+            child.close()
     wall = time.perf_counter() - t0
-    if done is not None and "error" in done:
-        raise SolverError(f"HiGHS failed: {done['error']}")
-    if done is None:
+    errors = [d["error"] for d in dones.values() if "error" in d]
+    if errors and winner is None and not any("error" not in d for d in dones.values()):
+        raise SolverError(f"HiGHS failed: {errors[0]}")
+    good = {i: d for i, d in dones.items() if "error" not in d}
+    if not good:
         state: dict[str, Any] = {"status": "kUnknown", "x": None, "bound": None, "version": None}
-        why = "killed after it did not stop" if killed else f"exited ({child.exit_code()})"
+        why = "killed after it did not stop" if killed else f"exited ({children[0].exit_code()})"
         if not (killed or interrupted or overran):
             raise SolverError(f"the HiGHS child process {why} without a result")
         state["message"] = f"HiGHS stopped by us: the solver process was {why}"
         termination = Termination.INTERRUPTED if interrupted else Termination.TIME_LIMIT
     else:
-        state = done
+        if winner is None:
+            # no proof: the child holding the best incumbent answers, with the best bound seen
+            def key(i: int) -> float:
+                obj = good[i].get("objective")
+                return float("inf") if obj is None else float(obj)
+
+            winner = min(good, key=key)
+        state = dict(good[winner])
+        if len(natives) > 1 and winner is not None:
+            found = [d["bound"] for d in good.values() if d.get("bound") is not None]
+            if state.get("status") not in ("kOptimal", "kInfeasible") and found:
+                state["bound"] = max(found)
         state["message"] = f"HiGHS model status {state['status']}"
+        if len(natives) > 1:
+            state["message"] += f" (configuration {winner + 1} of {len(natives)})"
         termination = _termination(state["status"], interrupted=interrupted, overran=overran)
     state["best"] = best
     return state, termination, wall
