@@ -398,3 +398,21 @@ def test_a_model_too_big_for_the_time_left_is_not_built(monkeypatch) -> None:
     assert not res.proven_optimal
     assert res.objective_bound == g.total_compute
     assert_valid_schedule(g, res, budget=budget)
+
+
+def test_a_seeded_solve_races_two_highs_configurations_on_two_cores() -> None:
+    from checkmate_opt.backends.highs import usable_cpus
+
+    if "highs" not in BACKENDS or usable_cpus() < 2:
+        pytest.skip("needs highspy and two cores")
+    g = linear_graph(4)
+    raced = optimal(g, 5, options=SolveOptions(time_limit_s=60), progress=None)
+    alone = optimal(g, 5, options=SolveOptions(time_limit_s=60), race=False, progress=None)
+    pinned = optimal(g, 5, options=SolveOptions(time_limit_s=60, threads=1), progress=None)
+    assert raced.params["warm_start"] is not None
+    assert "configuration" in raced.message  # which of the two proved it
+    assert "configuration" not in alone.message
+    assert "configuration" not in pinned.message  # a caller's thread count is kept
+    assert raced.proven_optimal
+    assert alone.proven_optimal
+    assert raced.compute_cost == alone.compute_cost == brute_force_optimum(g, 5)
