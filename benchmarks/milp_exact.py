@@ -27,7 +27,7 @@ from typing import Any
 from checkmate_opt.budget import no_remat_peak
 from checkmate_opt.io import load_graph
 from checkmate_opt.options import SolveOptions
-from checkmate_opt.strategies.optimal import optimal
+from checkmate_opt.strategies.optimal import SEEDED_HIGHS_OPTIONS, optimal
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "graphs"
 SMALL = ["vgg16_b256_train", "vgg19_b256_train", "fcn8vgg_b32_train", "segnet_b32_train"]
@@ -42,6 +42,12 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "no_heuristics": {"backend_options": {"mip_heuristic_effort": 0.0}},
     "gap_1e4": {"mip_rel_gap": 1e-4},
     "scip": {"solver": "scip"},
+    # the race of HiGHS configurations against each of its two runners alone (2 threads)
+    "no_race": {"race": False},
+    "no_submip": {"race": False, "backend_options": dict(SEEDED_HIGHS_OPTIONS)},
+    # the seeding of the previous release on graphs of <= 200 nodes: LP rounding, no anytime,
+    # one HiGHS (anytime_s=0 also drops the anytime seed on larger graphs)
+    "lp_seed_no_race": {"anytime_s": 0.0, "race": False},
 }
 
 
