@@ -1202,7 +1202,7 @@ def _window_milp(
     if limit_s is not None:
         native["time_limit"] = float(limit_s)
     else:  # no clock: a fixed amount of work, so that runs repeat exactly
-        native["mip_max_nodes"] = 10
+        native["mip_max_nodes"] = 200 if soft else 10  # (a first schedule is worth more)
     h = load_highs(native, arrays, np.asarray(x0))
     _run_interruptible(h)
     info = h.getInfo()
@@ -1351,7 +1351,9 @@ def _excess(
 
 
 _FIRST_MARGINS = (3, 6, 12)  # stages on each side of the over-budget ones, widened on failure
-_FIRST_WINDOWS = 40  # without a clock: at most this many windows
+_FIRST_WINDOWS = 20  # without a clock: at most this many windows
+_FIRST_WHOLE = 120  # last resort when the stages up to the window's end are at most this many:
+# all of them, every value free to be recomputed
 
 
 def _first_fit(
@@ -1376,15 +1378,18 @@ def _first_fit(
         if deadline is None and tries >= _FIRST_WINDOWS:
             return None
         over = np.flatnonzero(ex)
-        h = _FIRST_MARGINS[level]
+        whole = level == len(_FIRST_MARGINS)
+        h = _FIRST_MARGINS[min(level, len(_FIRST_MARGINS) - 1)]
         t0 = t1 = int(over[0])
         for t in over[1:].tolist():  # the first run of nearby over-budget stages
             if t - t1 > h or t - t0 >= _WINDOW[1]:
                 break
             t1 = t
         a, b = max(0, t0 - h), min(n, t1 + h + 1)
+        if whole:
+            a = 0
         limit = None if deadline is None else max(0.05, min(_WINDOW_S, deadline - now))
-        out = _window_milp(p, R, S, a, b, budget, limit, seed + tries, soft=True)
+        out = _window_milp(p, R, S, a, b, budget, limit, seed + tries, soft=True, wide=whole)
         tries += 1
         better = False
         if out is not None:
@@ -1400,7 +1405,9 @@ def _first_fit(
             print("first-fit window", a, b, better, int(ex.sum()))
         if better:
             level = 0
-        elif level + 1 < len(_FIRST_MARGINS):
+        elif level + 1 < len(_FIRST_MARGINS) or (
+            level + 1 == len(_FIRST_MARGINS) and b <= _FIRST_WHOLE
+        ):
             level += 1
         else:
             return None
