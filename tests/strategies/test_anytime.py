@@ -263,9 +263,9 @@ def test_random_layered_n250_at_08_gets_a_schedule_within_60s(shared_graphs):
     # neither the plain greedy nor the eviction sweep finds one here (the sink reads 74 % of B)
     g = load_graph(shared_graphs / "random_layered_n250.json")
     budget = int(np.ceil(0.8 * no_remat_peak(g)))
-    res = anytime(g, budget, time_limit_s=60.0)
+    res = anytime(g, budget, time_limit_s=10.0)
     assert res.schedule is not None
-    assert res.solve_time_s < 75
+    assert res.solve_time_s < 60
     rep = simulate(g, res.schedule)
     assert rep.peak_activation_memory <= budget
     assert rep.compute_cost == res.compute_cost

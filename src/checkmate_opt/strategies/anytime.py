@@ -1,16 +1,23 @@
 """Anytime strategies for graphs too large for an exact solve: a within-budget schedule in
 seconds, improved for as long as the time limit allows.
 
-``anytime`` keeps the graph's order. One *sweep* walks the stages in order, holding the values
+``anytime`` keeps the graph's order. A greedy frees values between their reads where that
+lowers the over-budget stages most per unit of recomputation (:func:`_drop_greedy`); a second
+pass of it may also hold a value's smaller inputs instead of the value, to recompute it from
+them later (``swap``), and the cheaper is kept. Where neither fits, exact windows with the
+budget soft bring the swap greedy's over-budget schedule within it (:func:`_first_fit`).
+The last resort is the eviction *sweep*: it walks the stages in order, holding the values
 that are still to be used; when a stage would exceed the budget it evicts values (Belady-like:
 cheap to recompute, large, and needed again only far ahead) until it fits, and an evicted value
 is recomputed on demand where it is next used (with whatever inputs are missing too). A sweep
 measures every stage exactly as the simulator does, so its result is within budget by
-construction; the simulator still referees the final schedule. The remaining time is spent on a
-(1+1) search over per-node eviction weights: perturb, sweep again, keep the cheaper schedule.
-When those rounds stall, the rest of the time re-solves windows of ~30 stages exactly (the
-Checkmate MILP on the window, HiGHS, warm-started, everything outside fixed) and keeps each
-window that is cheaper and passes the same stage-by-stage check.
+construction; the simulator still referees the final schedule. The remaining time is spent on
+restarts of the greedy (seeded tie-breaks, or from the best state with a few drops undone;
+after the sweep, a (1+1) search over its per-node eviction weights), keeping the cheaper
+schedule. When those rounds stall (or at once after the soft-budget windows), the rest of the
+time re-solves windows of ~30 stages exactly (the Checkmate MILP on the window, HiGHS,
+warm-started, everything outside fixed) and keeps each window that is cheaper and passes the
+same stage-by-stage check.
 
 ``anytime_reorder`` may also change the execution order (any topological order): it looks for
 an order with a low peak (memory-aware list scheduling, randomised), then runs ``anytime`` on
@@ -940,8 +947,9 @@ def _anytime(
             objective_bound=float(lower),
             solver=info,
             params=params,
-            message="the eviction sweep found no schedule within the budget (some stage's "
-            "inputs plus recomputations exceed it); try a larger budget or the optimal strategy",
+            message="the greedy, the soft-budget windows and the eviction sweep found no "
+            "schedule within the budget (some stage's inputs plus recomputations exceed it); try "
+            "a larger budget, a longer time limit or the optimal strategy",
         )
     optimal = best.cost <= lower
     if interrupted:
