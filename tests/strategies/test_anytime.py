@@ -202,3 +202,70 @@ def test_window_search_runs_deterministically_and_stays_within_budget():
     assert a.schedule == b.schedule
     assert a.within_budget
     assert simulate(g, a.schedule).peak_activation_memory <= budget
+
+
+def _plain_greedy_or_sweep_finds(g, budget):
+    """What ``anytime`` tried before holding inputs instead of values: the plain greedy's
+    tries, then the eviction sweep."""
+    from checkmate_opt.strategies.anytime import _drop_greedy, _prep, _Sweep, _sweep
+
+    p = _prep(g)
+    rng = np.random.default_rng(0)
+    tries = [{}, {"wide": True}, {"wide": True, "transient": True}]
+    tries += [{"wide": True, "transient": k % 2 == 0, "extend": k % 2 == 1} for k in range(4)]
+    for k, flags in enumerate(tries):
+        if _drop_greedy(p, budget, rng if k >= 3 else None, 0.1 * k, **flags) is not None:
+            return True
+    for alpha in (0.5, 0.0, 1.0, 2.0):
+        w = np.ones(p.n)
+        for _ in range(20):
+            sw = _sweep(p, budget, w.tolist(), alpha)
+            if isinstance(sw, _Sweep):
+                return True
+            w[sw.redone] *= 100.0
+    return False
+
+
+# (found by searching small random layered graphs: the plain greedy and the eviction sweep
+# find no schedule; the greedy that holds inputs instead of values finds one on the first,
+# the other two also need the soft-budget windows)
+@pytest.mark.parametrize(("layers", "width", "seed"), [(10, 4, 12), (8, 4, 19), (8, 3, 9)])
+def test_first_schedule_where_the_plain_greedy_and_the_sweep_find_none(layers, width, seed):
+    g = random_layered_graph(layers, seed=seed, width=width)
+    budget = int(0.7 * no_remat_peak(g))
+    assert not _plain_greedy_or_sweep_finds(g, budget)
+    res = anytime(g, budget, time_limit_s=None, max_rounds=0)
+    assert res.schedule is not None, res.message
+    rep = simulate(g, res.schedule)
+    assert rep.peak_activation_memory <= budget
+    assert rep.compute_cost == res.compute_cost > g.total_compute
+    assert res.within_budget
+
+
+def test_soft_windows_bring_an_over_budget_schedule_within_budget():
+    from checkmate_opt.strategies.anytime import _drop_greedy, _first_fit, _prep, _schedule
+
+    g = random_layered_graph(8, seed=9, width=3)
+    budget = int(0.7 * no_remat_peak(g))
+    p = _prep(g)
+    over = _drop_greedy(p, budget, None, 0.0, partial=True, swap=True)
+    assert over is not None
+    assert simulate(g, _schedule(g.n, over)).peak_activation_memory > budget
+    fit = _first_fit(p, over, budget, deadline=None, seed=0)
+    assert fit is not None
+    rep = simulate(g, _schedule(g.n, fit))
+    assert rep.peak_activation_memory <= budget
+    assert rep.compute_cost == fit.cost
+
+
+@pytest.mark.slow
+def test_random_layered_n250_at_08_gets_a_schedule_within_60s(shared_graphs):
+    # neither the plain greedy nor the eviction sweep finds one here (the sink reads 74 % of B)
+    g = load_graph(shared_graphs / "random_layered_n250.json")
+    budget = int(np.ceil(0.8 * no_remat_peak(g)))
+    res = anytime(g, budget, time_limit_s=10.0)
+    assert res.schedule is not None
+    assert res.solve_time_s < 60
+    rep = simulate(g, res.schedule)
+    assert rep.peak_activation_memory <= budget
+    assert rep.compute_cost == res.compute_cost

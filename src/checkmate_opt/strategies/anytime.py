@@ -1,16 +1,23 @@
 """Anytime strategies for graphs too large for an exact solve: a within-budget schedule in
 seconds, improved for as long as the time limit allows.
 
-``anytime`` keeps the graph's order. One *sweep* walks the stages in order, holding the values
+``anytime`` keeps the graph's order. A greedy frees values between their reads where that
+lowers the over-budget stages most per unit of recomputation (:func:`_drop_greedy`); a second
+pass of it may also hold a value's smaller inputs instead of the value, to recompute it from
+them later (``swap``), and the cheaper is kept. Where neither fits, exact windows with the
+budget soft bring the swap greedy's over-budget schedule within it (:func:`_first_fit`).
+The last resort is the eviction *sweep*: it walks the stages in order, holding the values
 that are still to be used; when a stage would exceed the budget it evicts values (Belady-like:
 cheap to recompute, large, and needed again only far ahead) until it fits, and an evicted value
 is recomputed on demand where it is next used (with whatever inputs are missing too). A sweep
 measures every stage exactly as the simulator does, so its result is within budget by
-construction; the simulator still referees the final schedule. The remaining time is spent on a
-(1+1) search over per-node eviction weights: perturb, sweep again, keep the cheaper schedule.
-When those rounds stall, the rest of the time re-solves windows of ~30 stages exactly (the
-Checkmate MILP on the window, HiGHS, warm-started, everything outside fixed) and keeps each
-window that is cheaper and passes the same stage-by-stage check.
+construction; the simulator still referees the final schedule. The remaining time is spent on
+restarts of the greedy (seeded tie-breaks, or from the best state with a few drops undone;
+after the sweep, a (1+1) search over its per-node eviction weights), keeping the cheaper
+schedule. When those rounds stall (or at once after the soft-budget windows), the rest of the
+time re-solves windows of ~30 stages exactly (the Checkmate MILP on the window, HiGHS,
+warm-started, everything outside fixed) and keeps each window that is cheaper and passes the
+same stage-by-stage check.
 
 ``anytime_reorder`` may also change the execution order (any topological order): it looks for
 an order with a low peak (memory-aware list scheduling, randomised), then runs ``anytime`` on
@@ -337,10 +344,15 @@ def _drop_greedy(
     wide: bool = False,
     transient: bool = False,
     start: tuple[_Lives, np.ndarray, set[int]] | None = None,
+    partial: bool = False,
+    swap: bool = False,
 ) -> _Sweep | None:
     """Free values between reads where that lowers the over-budget stages most per unit of
     recomputation; each recomputation reads only resident inputs (no cascades). ``None`` when
-    the stages cannot all be brought within the budget this way."""
+    the stages cannot all be brought within the budget this way (with ``partial``, the
+    over-budget schedule it got to instead). With ``swap``, a value may also be freed while
+    its dead inputs are held longer instead (to recompute it later from them) where that
+    lowers the excess without making any stage worse: smaller inputs for a larger value."""
     n, mem, cost = p.n, p.mem, p.cost
     cascade_stages: set[int] = set()
     if start is not None:
@@ -369,6 +381,23 @@ def _drop_greedy(
             tmp[lives.pts[w][-1] - lo :] += mem[w]
         return dead if int(tmp.max()) <= cap else None
 
+    def swapped(u: int, a: int, s: int) -> tuple[list[int], float] | None:
+        """Free u after a and hold its dead inputs until s to recompute it there: those
+        inputs and the excess that removes, when no stage gets worse over the budget."""
+        dead = [w for w in p.args[u] if not lives.resident(w, s)]
+        if not dead or any(lives.pts[w][-1] >= s for w in dead):
+            return None
+        lo = min(a, *(lives.pts[w][-1] for w in dead))
+        old = load[lo + 1 : s + 1]
+        tmp = old.copy()
+        tmp[a - lo : s - lo - 1] -= mem[u]
+        for w in dead:
+            tmp[lives.pts[w][-1] - lo :] += mem[w]
+        if ((tmp > cap) & (tmp > old)).any():
+            return None
+        gain = float(np.maximum(old - cap, 0).sum() - np.maximum(tmp - cap, 0).sum())
+        return (dead, gain) if gain > 0 else None
+
     def prio(u: int, a: int, b: int) -> _Choice:
         best: _Choice = (math.inf, a + 1, [], [], {})
         s1 = lives.latest_redo(u, a, b)
@@ -384,6 +413,13 @@ def _drop_greedy(
                     cands += [x for x in (*span[:3], *span[3::step]) if x > s1]
                 else:
                     cands += [x for x in span[:3] if x > s1]
+        if swap:  # any later stage may be where its inputs are held until
+            for s in range(max(s1 + 1, a + 2), b + 1):
+                sw = swapped(u, a, s)
+                if sw is not None:
+                    pr = noise[u] * (cost[u] + 1e-6) / sw[1]
+                    if pr < best[0]:
+                        best = (pr, s, [], sw[0], {})
         for s in cands:
             if s <= a + 1:
                 continue
@@ -435,18 +471,30 @@ def _drop_greedy(
         return int(tmp.max()) <= cap
 
     heap: list[tuple[float, int, int, int]] = []
-    over = load > cap
-    for u in range(n):
-        if mem[u] == 0:
+
+    def fill() -> None:
+        over = load > cap
+        for u in range(n):
+            if mem[u] == 0:
+                continue
+            pts = lives.pts[u]
+            for a, b in itertools.pairwise(pts):
+                if b - a >= 2 and over[a + 1 : b].any():
+                    pr = prio(u, a, b)[0]
+                    if pr < math.inf:
+                        heapq.heappush(heap, (pr, u, a, b))
+
+    fill()
+    applied = False
+    while (load > cap).any():
+        if not heap:
+            # (swap: gaps that had no move when queued may have one now; rescan them)
+            if not (swap and applied):
+                break
+            applied = False
+            fill()
             continue
-        pts = lives.pts[u]
-        for a, b in itertools.pairwise(pts):
-            if b - a >= 2 and over[a + 1 : b].any():
-                pr = prio(u, a, b)[0]
-                if pr < math.inf:
-                    heapq.heappush(heap, (pr, u, a, b))
-    while heap and (load > cap).any():
-        pr, u, a, b = heapq.heappop(heap)
+        _pr, u, a, b = heapq.heappop(heap)
         pts = lives.pts[u]
         k = bisect.bisect_left(pts, a)
         if k >= len(pts) or pts[k] != a or a in lives.drop[u]:
@@ -465,6 +513,7 @@ def _drop_greedy(
         if heap and pr2 > heap[0][0] * (1 + 1e-9):
             heapq.heappush(heap, (pr2, u, a, b))
             continue
+        applied = True
         lives.drop[u][a] = s
         load[a + 1 : s] -= mem[u]
         load[s] += _transient(p, casc, u) if transient else sum(mem[w] for w in casc)
@@ -473,8 +522,13 @@ def _drop_greedy(
         for w in casc:
             lives.redo_at(w, s)
         for w in ext:  # hold a dead input a little longer instead of redoing it
-            load[lives.pts[w][-1] + 1 : s + 1] += mem[w]
+            w_last = lives.pts[w][-1]
+            load[w_last + 1 : s + 1] += mem[w]
             lives.pts[w].append(s)
+            if swap and s - w_last >= 2:  # that input may be swapped for its own in turn
+                pr_w = prio(w, w_last, s)[0]
+                if pr_w < math.inf:
+                    heapq.heappush(heap, (pr_w, w, w_last, s))
         for w, later in adv.items():
             load[s:later] += mem[w]
             lives.advance(w, s)
@@ -485,6 +539,10 @@ def _drop_greedy(
         if _DEBUG:
             bad = np.flatnonzero(load > cap)
             print("fail stages", bad[:10], len(bad), (load[bad] - cap)[:10])
+        if partial:
+            sw = _from_lives(p, lives)
+            sw.peak = _exact_peak(p, sw)
+            return sw
         return None
     # undo drops that the later ones made unnecessary, costliest first
     drops = sorted(
@@ -634,6 +692,7 @@ def _search(
     ]
     best = None
     good_flags: dict[str, Any] = {}
+    t_plain = time.perf_counter()
     for k, flags in enumerate(tries):
         if best is not None:
             break
@@ -641,6 +700,33 @@ def _search(
             break  # the deterministic tries always run: a schedule comes first
         best = _drop_greedy(p, budget, rng if k >= 3 else None, 0.1 * k, **flags)
         good_flags = flags
+    t_plain = time.perf_counter() - t_plain
+    windows_only = False
+    # the greedy that may also hold a value's inputs instead of the value (smaller inputs,
+    # recomputed later): slower, but often cheaper, and it finds schedules the others miss;
+    # beside a schedule, only when the time left is ample
+    left = None if deadline is None else deadline - time.perf_counter()
+    if budget != math.inf and (
+        best is None or (best.cost > lower and (left is None or left > 10 * t_plain))
+    ):
+        partial = None
+        swap_tries: list[dict[str, Any]] = [{}, {"wide": True}, {"wide": True, "transient": True}]
+        for flags in swap_tries:
+            if best is not None and flags:
+                break
+            sw2 = _drop_greedy(p, budget, None, 0.0, partial=True, swap=True, **flags)
+            if sw2 is None:
+                continue
+            if sw2.peak <= budget:
+                if best is None or sw2.cost < best.cost:
+                    best, good_flags = sw2, {**flags, "swap": True}
+                break
+            if partial is None or sw2.peak < partial.peak:
+                partial = sw2
+        if best is None and partial is not None:
+            # exact windows that minimise what is left over the budget
+            best = _first_fit(p, partial, budget, deadline=deadline, seed=seed)
+            windows_only = best is not None
     use_drops = best is not None
     alphas = (0.5, 0.0, 1.0, 2.0)
     weight = np.ones(p.n)
@@ -669,7 +755,7 @@ def _search(
     last_gain = time.perf_counter()
     gain_round = 0  # without a clock, a stall is counted in rounds (runs stay repeatable)
     try:
-        while max_rounds is None or rounds < max_rounds:
+        while not windows_only and (max_rounds is None or rounds < max_rounds):
             now = time.perf_counter()
             if stall is not None and now - last_gain >= stall:
                 break
@@ -686,6 +772,8 @@ def _search(
                 flags = {k: bool(rng.random() < 0.3) for k in ("wide", "transient", "extend")}
                 if rng.random() < 0.7:  # mostly the settings that found a schedule
                     flags = {**flags, **good_flags}
+                if good_flags.get("swap"):  # (without it, that greedy found none)
+                    flags["swap"] = True
                 start = None
                 if best.state is not None and rng.random() < 0.7:
                     start = _neighbour(p, best.state, rng)
@@ -859,8 +947,9 @@ def _anytime(
             objective_bound=float(lower),
             solver=info,
             params=params,
-            message="the eviction sweep found no schedule within the budget (some stage's "
-            "inputs plus recomputations exceed it); try a larger budget or the optimal strategy",
+            message="the greedy, the soft-budget windows and the eviction sweep found no "
+            "schedule within the budget (some stage's inputs plus recomputations exceed it); try "
+            "a larger budget, a longer time limit or the optimal strategy",
         )
     optimal = best.cost <= lower
     if interrupted:
@@ -931,11 +1020,19 @@ def _window_milp(
     budget: float,
     limit_s: float | None,
     seed: int,
+    *,
+    soft: bool = False,
+    wide: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Re-solve stages ``[a, b)`` exactly (the Checkmate MILP on that window), every other
     entry fixed to the incumbent (``S[a]`` and ``S[b]`` included, so no other stage changes).
-    Only the values the incumbent touches in the window may be computed or held there. Returns
-    the window's new (R, S) rows (``R[a:b]``, ``S[a+1:b]``), or ``None`` without a better one."""
+    Only the values the incumbent touches in the window may be computed or held there (with
+    ``wide``, every value before ``b``). Returns the window's new (R, S) rows (``R[a:b]``,
+    ``S[a+1:b]``), or ``None`` without a better one.
+
+    ``soft`` makes the budget soft, for an incumbent that is over it: the objective is then the
+    sum of the stages' excess bytes, with the compute cost only as a tie-break (worth less than
+    one byte in all), and the solve stops at the first schedule without excess."""
     from scipy import sparse
 
     from checkmate_opt.backends.highs import load_highs
@@ -943,6 +1040,8 @@ def _window_milp(
     n, mem, cost, args, succ = p.n, p.mem, p.cost, p.args, p.succ
     inc = np.asarray(R[a:b].any(axis=0) | S[a : min(b + 1, n)].any(axis=0), dtype=bool)
     inc[a:b] = True
+    if wide:
+        inc[:b] = True
     C = np.flatnonzero(inc).tolist()
     inC = set(C)
     keep_b = S[b] if b < n else np.zeros(n, dtype=bool)
@@ -962,12 +1061,14 @@ def _window_milp(
         x0.append(v)
         return cols[key]
 
+    # (soft: the whole window's recomputation is worth less than half a byte of excess)
+    cw = 0.5 / max(1.0, float(sum(cost[i] for i in C)) * (b - a)) if soft else 1.0
     for t in range(a, b):
         for i in C:
             if i > t:
                 break
             r = float(R[t, i])
-            col(("R", t, i), float(cost[i]), 1.0 if i == t else 0.0, 1.0, True, r)
+            col(("R", t, i), cw * float(cost[i]), 1.0 if i == t else 0.0, 1.0, True, r)
             if t > a and i < t:
                 col(("S", t, i), 0.0, 0.0, 1.0, True, float(S[t, i]))
     rr: list[int] = []
@@ -1044,9 +1145,15 @@ def _window_milp(
                 else:
                     held0 += k0 * mem[i]
         u_val = sum(float(mem[i]) for i in Ct if i < t and S[t, i])
+        z = col(("Z", t, 0), 1.0, 0.0, inf, False, 0.0) if soft else None
         for k in Ct:
             u_val += float(mem[k]) * cur[k]
-            uk = col(("U", t, k), 0.0, -inf, float(budget), False, u_val)
+            if z is None:
+                uk = col(("U", t, k), 0.0, -inf, float(budget), False, u_val)
+            else:  # U - Z <= budget, Z at least the warm start's excess
+                uk = col(("U", t, k), 0.0, -inf, inf, False, u_val)
+                row([(uk, 1.0), (z, -1.0)], -inf, float(budget))
+                x0[z] = max(x0[z], u_val - float(budget))
             terms = [(uk, 1.0), (cols[("R", t, k)], -float(mem[k]))]
             rhs = 0.0
             if u_prev is None:
@@ -1098,10 +1205,12 @@ def _window_milp(
         "random_seed": int(seed),
         "mip_rel_gap": 0.0,
     }
+    if soft:  # below half a byte: no excess is left (bytes are whole)
+        native["mip_abs_gap"] = 0.5
     if limit_s is not None:
         native["time_limit"] = float(limit_s)
     else:  # no clock: a fixed amount of work, so that runs repeat exactly
-        native["mip_max_nodes"] = 10
+        native["mip_max_nodes"] = 200 if soft else 10  # (a first schedule is worth more)
     h = load_highs(native, arrays, np.asarray(x0))
     _run_interruptible(h)
     info = h.getInfo()
@@ -1226,6 +1335,92 @@ def _lns(
         else:  # the window model disagrees with the simulator: keep the incumbent
             R[a:b], S[a + 1 : b] = R0, S0
     return _sweep_of(p, R, S, total), rounds
+
+
+def _excess(
+    p: _Prep, R: np.ndarray, S: np.ndarray, budget: float, stages: range
+) -> np.ndarray | None:
+    """Each stage's peak above the budget (0 within it), as the simulator measures it;
+    ``None`` when some stage reads a value that is not resident or keeps one it lacks."""
+    n = p.n
+    out = np.zeros(len(stages), dtype=np.int64)
+    for k, t in enumerate(stages):
+        if not _stage_ok(p, R, S, t, math.inf):
+            return None
+        order = np.flatnonzero(R[t]).tolist()
+        held = set(np.flatnonzero(S[t]).tolist())
+        keep = set(np.flatnonzero(S[t + 1]).tolist()) if t + 1 < n else set()
+        last: dict[int, int] = {}
+        for v in order:
+            for u in p.args[v]:
+                last[u] = v
+        out[k] = max(0.0, _stage_peak(p, order, held, keep, last) - budget)
+    return out
+
+
+_FIRST_MARGINS = (3, 6, 12)  # stages on each side of the over-budget ones, widened on failure
+_FIRST_WINDOWS = 20  # without a clock: at most this many windows
+_FIRST_WHOLE = 120  # last resort when the stages up to the window's end are at most this many:
+# all of them, every value free to be recomputed
+
+
+def _first_fit(
+    p: _Prep, sw: _Sweep, budget: float, *, deadline: float | None, seed: int
+) -> _Sweep | None:
+    """From an over-budget schedule, re-solve windows around the stages over the budget with
+    the budget soft (least excess first), keeping each window that lowers the excess and passes
+    the stage-by-stage check, until no stage is over (``None`` if that does not happen)."""
+    n = p.n
+    sched = _schedule(n, sw)
+    R, S = sched.R.copy(), sched.S.copy()
+    _tidy(p, R, S)
+    ex = _excess(p, R, S, budget, range(n))
+    if ex is None:
+        return None
+    level = 0
+    tries = 0
+    while ex.any():
+        now = time.perf_counter()
+        if deadline is not None and now >= deadline - 0.05:
+            return None
+        if deadline is None and tries >= _FIRST_WINDOWS:
+            return None
+        over = np.flatnonzero(ex)
+        whole = level == len(_FIRST_MARGINS)
+        h = _FIRST_MARGINS[min(level, len(_FIRST_MARGINS) - 1)]
+        t0 = t1 = int(over[0])
+        for t in over[1:].tolist():  # the first run of nearby over-budget stages
+            if t - t1 > h or t - t0 >= _WINDOW[1]:
+                break
+            t1 = t
+        a, b = max(0, t0 - h), min(n, t1 + h + 1)
+        if whole:
+            a = 0
+        limit = None if deadline is None else max(0.05, min(_WINDOW_S, deadline - now))
+        out = _window_milp(p, R, S, a, b, budget, limit, seed + tries, soft=True, wide=whole)
+        tries += 1
+        better = False
+        if out is not None:
+            R0, S0 = R[a:b].copy(), S[a + 1 : b].copy()
+            R[a:b], S[a + 1 : b] = out
+            new = _excess(p, R, S, budget, range(a, b))
+            if new is not None and new.sum() < ex[a:b].sum():
+                ex[a:b] = new
+                better = True
+            else:  # the window model disagrees with the simulator: keep the incumbent
+                R[a:b], S[a + 1 : b] = R0, S0
+        if _DEBUG:
+            print("first-fit window", a, b, better, int(ex.sum()))
+        if better:
+            level = 0
+        elif level + 1 < len(_FIRST_MARGINS) or (
+            level + 1 == len(_FIRST_MARGINS) and b <= _FIRST_WHOLE
+        ):
+            level += 1
+        else:
+            return None
+    total = int((R.astype(np.int64) @ np.asarray(p.cost, dtype=np.int64)).sum())
+    return _sweep_of(p, R, S, total)
 
 
 def _sweep_of(p: _Prep, R: np.ndarray, S: np.ndarray, total: int) -> _Sweep:
