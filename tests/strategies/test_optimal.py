@@ -405,14 +405,17 @@ def test_a_seeded_solve_races_two_highs_configurations_on_two_cores() -> None:
 
     if "highs" not in BACKENDS or usable_cpus() < 2:
         pytest.skip("needs highspy and two cores")
-    g = linear_graph(4)
-    raced = optimal(g, 5, options=SolveOptions(time_limit_s=60), progress=None)
-    alone = optimal(g, 5, options=SolveOptions(time_limit_s=60), race=False, progress=None)
-    pinned = optimal(g, 5, options=SolveOptions(time_limit_s=60, threads=1), progress=None)
+    g = linear_graph(16)  # 2266 columns: large enough to race
+    raced = optimal(g, 12, options=SolveOptions(time_limit_s=60), progress=None)
+    alone = optimal(g, 12, options=SolveOptions(time_limit_s=60), race=False, progress=None)
+    pinned = optimal(g, 12, options=SolveOptions(time_limit_s=60, threads=1), progress=None)
     assert raced.params["warm_start"] is not None
     assert "configuration" in raced.message  # which of the two proved it
     assert "configuration" not in alone.message
     assert "configuration" not in pinned.message  # a caller's thread count is kept
     assert raced.proven_optimal
     assert alone.proven_optimal
-    assert raced.compute_cost == alone.compute_cost == brute_force_optimum(g, 5)
+    assert raced.compute_cost == alone.compute_cost
+    tiny = optimal(linear_graph(4), 5, options=SolveOptions(time_limit_s=60), progress=None)
+    assert "configuration" not in tiny.message  # too small to be worth a second process
+    assert tiny.compute_cost == brute_force_optimum(linear_graph(4), 5)

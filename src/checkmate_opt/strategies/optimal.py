@@ -230,8 +230,10 @@ SEEDED_HIGHS_OPTIONS: dict[str, object] = {
     "mip_heuristic_run_rens": False,
     "mip_heuristic_run_root_reduced_cost": False,
 }
-#: models up to this many columns are raced in two HiGHS configurations (memory doubles)
+#: models of this many columns and up are raced in two HiGHS configurations (memory doubles);
+#: below RACE_MIN_COLUMNS a second process costs more than it can save
 RACE_MAX_COLUMNS = 250_000
+RACE_MIN_COLUMNS = 2_000
 
 
 def _solver_for(
@@ -249,7 +251,7 @@ def _solver_for(
         or backend.alternatives
         or backend.isolate is False
         or options.threads is not None
-        or size > RACE_MAX_COLUMNS
+        or not RACE_MIN_COLUMNS <= size <= RACE_MAX_COLUMNS
         or usable_cpus() < 2
     ):
         return backend
@@ -383,14 +385,15 @@ def optimal(
         Try LP rounding as a warm start (at most half of the time left).
     anytime_s
         Seconds for the ``anytime`` strategy's warm start (0: skip it); on graphs of at most
-        200 nodes at most 0.5 s, and LP rounding runs only when it finds no schedule.
+        200 nodes at most 0.5 s (0.01 s per node below 50), and LP rounding runs only when
+        it finds no schedule.
     race
         With a warm start in hand and two or more cores, solve with two HiGHS processes at
         once: its defaults, and without its root sub-MIP heuristics (RINS, RENS, reduced-cost
         fixing heuristic), which only cost time when the seed is already optimal but are what
         improves a poor one. The first proof wins; otherwise the best incumbent and the best
-        bound of either count. Only for the ``highs`` backend, models up to 250 000 columns and
-        no ``threads`` option.
+        bound of either count. Only for the ``highs`` backend, models of 2 000 to 250 000
+        columns and no ``threads`` option.
     variant
         ``"full"`` (the paper's), ``"cover_all"`` or ``"cover_last"``.
     tighten
@@ -447,7 +450,8 @@ def optimal(
                 options,
                 t0,
                 lp_seed=False,
-                anytime_s=min(anytime_s, SMALL_ANYTIME_S),
+                # tiny graphs need less (under 20 nodes it is skipped, see _seed_candidates)
+                anytime_s=min(anytime_s, SMALL_ANYTIME_S * min(1.0, graph.n / 50)),
                 have_fit=False,
             )
             if lp_seed and not quick:
