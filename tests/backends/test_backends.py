@@ -224,3 +224,21 @@ def test_gurobi_progress_events_are_finite() -> None:
     for e in events:
         for v in (e.incumbent, e.bound):
             assert v is None or abs(v) < 1e99
+
+
+def test_bound_only_progress_is_throttled_but_never_lost() -> None:
+    """Bounds can rise at every branch-and-bound node: at most one event per BOUND_EVERY_S
+    for those, a new incumbent at once, and every event carries the latest bound."""
+    from checkmate_opt.backends.base import _ProgressFilter
+
+    events: list[Progress] = []
+    filt = _ProgressFilter(events.append)
+    for b in range(1, 50):
+        filt(None, float(b))
+    assert [(e.incumbent, e.bound) for e in events] == [(None, 1.0)]
+    filt(100.0, 50.0)  # an incumbent goes out at once, with the latest bound
+    assert [(e.incumbent, e.bound) for e in events][-1] == (100.0, 50.0)
+    filt.last_sent -= 10  # as if a second had passed
+    filt(None, 51.0)
+    assert [(e.incumbent, e.bound) for e in events][-1] == (100.0, 51.0)
+    assert len(events) == 3

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from checkmate_opt.backends.base import Progress
 from checkmate_opt.backends.highs import HighsBackend
 from checkmate_opt.generators import linear_graph
 from checkmate_opt.options import SolveOptions
@@ -172,3 +173,46 @@ def test_a_race_stopped_by_the_limit_keeps_the_best_incumbent_and_bound() -> Non
     assert res.objective_bound is not None
     assert res.objective_bound <= res.compute_cost
     assert_valid_schedule(g, res, budget=9)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_bound_reported_before_any_incumbent_survives_a_killed_solver() -> None:
+    """Issue: with HiGHS' log off, bounds were relayed only with new incumbents, so a solver
+    killed at the limit before it found one lost its bound (random_layered_n250 at 0.8 ended
+    with the trivial bound after 290 s)."""
+    import math
+
+    from checkmate_opt.budget import no_remat_peak
+    from checkmate_opt.generators import random_layered_graph
+    from checkmate_opt.milp.formulation import build_instance
+    from checkmate_opt.strategies.optimal import compile_instance
+
+    g = random_layered_graph(10, seed=0)
+    inst = build_instance(g, math.ceil(0.8 * no_remat_peak(g)), tighten=True)
+    cm = compile_instance(inst)
+    before = _children()
+    events: list[Progress] = []
+    frozen: list[int] = []
+
+    def freeze(ev: Progress) -> None:
+        events.append(ev)
+        if not frozen:  # the solver stops here, with the bound it had at the first event
+            frozen.extend(_children() - before)
+            for pid in frozen:
+                os.kill(pid, signal.SIGSTOP)
+
+    # no heuristics, no start: the root LP's bound comes before any incumbent
+    no_heuristics = {"mip_heuristic_effort": 0.0, "mip_heuristic_run_feasibility_jump": False}
+    res = HighsBackend(isolate=True).solve(
+        None,
+        SolveOptions(threads=1, time_limit_s=3.0, backend_options=no_heuristics),
+        compiled=cm,
+        progress=freeze,
+    )
+    assert frozen, "no progress event came from the solver"
+    assert events[0].incumbent is None and events[0].bound is not None
+    assert res.termination is Termination.TIME_LIMIT
+    assert res.objective is None
+    assert res.objective_bound is not None
+    assert res.objective_bound == pytest.approx(max(e.bound or 0.0 for e in events))
+    assert inst.bound_to_cost(res.objective_bound) > g.total_compute  # above the trivial bound

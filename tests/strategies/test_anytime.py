@@ -269,3 +269,24 @@ def test_random_layered_n250_at_08_gets_a_schedule_within_60s(shared_graphs):
     rep = simulate(g, res.schedule)
     assert rep.peak_activation_memory <= budget
     assert rep.compute_cost == res.compute_cost
+
+
+def test_a_stop_event_ends_the_search_early_with_its_best_schedule():
+    """``optimal`` stops the search it runs beside its solver once the solver is done."""
+    import threading
+    import time
+
+    g = random_layered_graph(60, seed=3)
+    budget = int(0.8 * no_remat_peak(g))
+    stop = threading.Event()
+    timer = threading.Timer(1.0, stop.set)
+    timer.start()
+    t = time.perf_counter()
+    res = anytime(g, budget, time_limit_s=60.0, stop=stop)
+    elapsed = time.perf_counter() - t
+    timer.cancel()
+    assert elapsed < 30.0  # a correctness bound (the limit is 60 s), not a speed claim
+    assert res.schedule is not None and res.within_budget
+    rep = simulate(g, res.schedule)
+    assert rep.compute_cost == res.compute_cost
+    assert rep.peak_activation_memory <= budget

@@ -419,3 +419,31 @@ def test_a_seeded_solve_races_two_highs_configurations_on_two_cores() -> None:
     tiny = optimal(linear_graph(4), 5, options=SolveOptions(time_limit_s=60), progress=None)
     assert "configuration" not in tiny.message  # too small to be worth a second process
     assert tiny.compute_cost == brute_force_optimum(linear_graph(4), 5)
+
+
+def test_large_graphs_run_anytime_beside_a_one_thread_solver() -> None:
+    from checkmate_opt.backends.base import Progress
+    from checkmate_opt.backends.highs import usable_cpus
+    from checkmate_opt.budget import no_remat_peak
+
+    if "highs" not in BACKENDS or usable_cpus() < 2:
+        pytest.skip("needs highspy and two cores")
+    g = random_layered_graph(101, seed=5)  # 203 nodes: over the 200 of the small path
+    budget = int(0.8 * no_remat_peak(g))
+    events: list[Progress] = []
+    res = optimal(g, budget, options=SolveOptions(time_limit_s=12), progress=events.append)
+    assert res.params.get("beside") == "anytime"
+    assert res.solver is not None and res.solver.options.get("threads") == 1
+    assert res.schedule is not None and res.within_budget
+    assert_valid_schedule(g, res, budget=budget)
+    assert res.solve_time_s <= 12 + 2.0  # the limit bounds the whole call (correctness)
+    assert res.objective_bound is not None and res.objective_bound <= res.compute_cost
+    incs = [e.incumbent for e in events if e.incumbent is not None]
+    bounds = [e.bound for e in events if e.bound is not None]
+    assert incs == sorted(incs, reverse=True)  # one stream, from both searches
+    assert bounds == sorted(bounds)
+    if incs:
+        assert incs[-1] >= res.compute_cost
+    plain = optimal(g, budget, options=SolveOptions(time_limit_s=12), beside=False, progress=None)
+    assert "beside" not in plain.params
+    assert plain.within_budget

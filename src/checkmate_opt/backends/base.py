@@ -94,6 +94,10 @@ def solver_log_to_stderr(line: str) -> None:
     sys.stderr.flush()
 
 
+#: seconds between two progress events that only raise the bound
+BOUND_EVERY_S = 1.0
+
+
 class _ProgressFilter:
     """Forward only improvements (incumbent down, bound up) to the user's callback."""
 
@@ -102,21 +106,31 @@ class _ProgressFilter:
         self.incumbent: float | None = None
         self.bound: float | None = None
         self.start = time.perf_counter()
+        self.last_sent = -math.inf
 
     def __call__(self, incumbent: float | None, bound: float | None) -> None:
         incumbent = _finite(incumbent)
         bound = _finite(bound)
         better = False
+        new_incumbent = False
         if incumbent is not None and (self.incumbent is None or incumbent < self.incumbent - 1e-9):
             self.incumbent = incumbent
-            better = True
+            better = new_incumbent = True
         if bound is not None and (
             self.bound is None or bound > self.bound + 1e-9 * (1 + abs(bound))
         ):
             self.bound = bound
             better = True
-        if better and self.sink is not None:
-            self.sink(Progress(time.perf_counter() - self.start, self.incumbent, self.bound))
+        now = time.perf_counter()
+        # a bound can rise at every node: pass those on at most once per BOUND_EVERY_S
+        # (the next line carries the latest bound), a new incumbent at once
+        if (
+            better
+            and self.sink is not None
+            and (new_incumbent or now - self.last_sent >= BOUND_EVERY_S)
+        ):
+            self.last_sent = now
+            self.sink(Progress(now - self.start, self.incumbent, self.bound))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

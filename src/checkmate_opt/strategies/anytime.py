@@ -33,6 +33,7 @@ import bisect
 import heapq
 import itertools
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -668,6 +669,13 @@ def _limits(
     return time_limit_s, seed
 
 
+def _due(deadline: float | None, stop: threading.Event | None, margin: float = 0.0) -> bool:
+    """Whether the search must end: the deadline (less ``margin``) passed, or ``stop`` set."""
+    if stop is not None and stop.is_set():
+        return True
+    return deadline is not None and time.perf_counter() >= deadline - margin
+
+
 def _search(
     p: _Prep,
     budget: float,
@@ -678,6 +686,7 @@ def _search(
     progress: Callable[[Any], None] | None,
     started: float,
     lower: int,
+    stop: threading.Event | None = None,
 ) -> tuple[_Sweep | None, int, bool, bool]:
     """Best sweep found, rounds run, whether the search was interrupted, whether it stopped at
     the deadline."""
@@ -696,7 +705,7 @@ def _search(
     for k, flags in enumerate(tries):
         if best is not None:
             break
-        if k >= 3 and deadline is not None and time.perf_counter() >= deadline:
+        if k >= 3 and _due(deadline, stop):
             break  # the deterministic tries always run: a schedule comes first
         best = _drop_greedy(p, budget, rng if k >= 3 else None, 0.1 * k, **flags)
         good_flags = flags
@@ -725,7 +734,7 @@ def _search(
                 partial = sw2
         if best is None and partial is not None:
             # exact windows that minimise what is left over the budget
-            best = _first_fit(p, partial, budget, deadline=deadline, seed=seed)
+            best = _first_fit(p, partial, budget, deadline=deadline, seed=seed, stop=stop)
             windows_only = best is not None
     use_drops = best is not None
     alphas = (0.5, 0.0, 1.0, 2.0)
@@ -739,11 +748,11 @@ def _search(
                 if isinstance(sw, _Sweep):
                     break
                 w[sw.redone] *= 100.0
-                if deadline is not None and time.perf_counter() >= deadline:
+                if _due(deadline, stop):
                     break
             if isinstance(sw, _Sweep) and (best is None or sw.cost < best.cost):
                 best, best_alpha, weight = sw, alpha, w
-            if best is not None and deadline is not None and time.perf_counter() >= deadline:
+            if best is not None and _due(deadline, stop):
                 break
     rounds = 0
     _emit(progress, started, best, lower)
@@ -761,7 +770,7 @@ def _search(
                 break
             if stall is None and rounds - gain_round >= _STALL_ROUNDS:
                 break
-            if deadline is not None and now >= deadline:
+            if _due(deadline, stop):
                 return best, rounds, False, True
             if deadline is None and max_rounds is None and rounds >= 20:
                 break
@@ -813,6 +822,7 @@ def _search(
                 # (a window costs as much as many greedy rounds: a quarter as many)
                 max_rounds=None if max_rounds is None else -(-(max_rounds - rounds) // 4),
                 on_improve=take,
+                stop=stop,
             )
             rounds += more
     except KeyboardInterrupt:
@@ -846,6 +856,7 @@ def anytime(
     options: SolveOptions | None = None,
     progress: Callable[[Any], None] | None = None,
     max_rounds: int | None = None,
+    stop: threading.Event | None = None,
 ) -> SolveResult:
     """A within-budget schedule in the graph's own order, improved until the time limit.
 
@@ -867,6 +878,10 @@ def anytime(
         Called with a :class:`~checkmate_opt.backends.base.Progress` on each improvement.
     max_rounds
         Stop after this many improvement rounds (deterministic runs).
+    stop
+        Set from another thread to end the search early, as the time limit would (the
+        first schedule is still built). ``optimal`` uses it to run this search beside its
+        solver on large graphs.
 
     Returns
     -------
@@ -888,6 +903,7 @@ def anytime(
         started=started,
         strategy="anytime",
         params={},
+        stop=stop,
     )
 
 
@@ -902,6 +918,7 @@ def _anytime(
     started: float,
     strategy: str,
     params: dict[str, object],
+    stop: threading.Event | None = None,
 ) -> SolveResult:
     lower = graph.total_compute
     info = SolverInfo(name="anytime-sweep", options={"seed": seed, "time_limit_s": limit})
@@ -932,6 +949,7 @@ def _anytime(
             progress=progress,
             started=started,
             lower=lower,
+            stop=stop,
         )
     except KeyboardInterrupt:
         best, rounds, interrupted, timed_out = None, 0, True, False
@@ -1023,6 +1041,7 @@ def _window_milp(
     *,
     soft: bool = False,
     wide: bool = False,
+    stop: threading.Event | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Re-solve stages ``[a, b)`` exactly (the Checkmate MILP on that window), every other
     entry fixed to the incumbent (``S[a]`` and ``S[b]`` included, so no other stage changes).
@@ -1212,7 +1231,7 @@ def _window_milp(
     else:  # no clock: a fixed amount of work, so that runs repeat exactly
         native["mip_max_nodes"] = 200 if soft else 10  # (a first schedule is worth more)
     h = load_highs(native, arrays, np.asarray(x0))
-    _run_interruptible(h)
+    _run_interruptible(h, stop)
     info = h.getInfo()
     if _DEBUG:
         print(
@@ -1237,11 +1256,10 @@ def _window_milp(
     return Rw, Sw
 
 
-def _run_interruptible(h: Any) -> None:
+def _run_interruptible(h: Any, outer: threading.Event | None = None) -> None:
     """``h.run()`` in a worker thread, so that Ctrl-C reaches this one: HiGHS is then asked to
-    stop, and the KeyboardInterrupt is raised here once it has."""
-    import threading
-
+    stop, and the KeyboardInterrupt is raised here once it has. ``outer`` set also stops it
+    (then without an exception)."""
     import highspy
 
     stop = threading.Event()
@@ -1264,6 +1282,8 @@ def _run_interruptible(h: Any) -> None:
     try:
         while worker.is_alive():
             worker.join(0.1)
+            if outer is not None and outer.is_set():
+                stop.set()
     except KeyboardInterrupt:
         stop.set()
         while worker.is_alive():
@@ -1284,6 +1304,7 @@ def _lns(
     seed: int,
     max_rounds: int | None,
     on_improve: Callable[[_Sweep], None],
+    stop: threading.Event | None = None,
 ) -> tuple[_Sweep, int]:
     """Large-neighbourhood search: re-solve windows of stages exactly, keep what is cheaper.
     Windows are drawn where the incumbent recomputes most."""
@@ -1297,7 +1318,7 @@ def _lns(
     queue: list[tuple[int, int]] = []
     while max_rounds is None or rounds < max_rounds:
         now = time.perf_counter()
-        if deadline is not None and now >= deadline - 0.05:
+        if _due(deadline, stop, 0.05):
             break
         if deadline is None and max_rounds is None and rounds >= 5:
             break
@@ -1317,7 +1338,7 @@ def _lns(
                 break
         a, b = queue.pop(0)
         limit = None if deadline is None else max(0.05, min(_WINDOW_S, deadline - now))
-        out = _window_milp(p, R, S, a, b, budget, limit, seed + rounds)
+        out = _window_milp(p, R, S, a, b, budget, limit, seed + rounds, stop=stop)
         if _DEBUG:
             print("window", a, b, out is not None, f"{time.perf_counter() - now:.2f}s")
         if out is None:
@@ -1365,7 +1386,13 @@ _FIRST_WHOLE = 120  # last resort when the stages up to the window's end are at 
 
 
 def _first_fit(
-    p: _Prep, sw: _Sweep, budget: float, *, deadline: float | None, seed: int
+    p: _Prep,
+    sw: _Sweep,
+    budget: float,
+    *,
+    deadline: float | None,
+    seed: int,
+    stop: threading.Event | None = None,
 ) -> _Sweep | None:
     """From an over-budget schedule, re-solve windows around the stages over the budget with
     the budget soft (least excess first), keeping each window that lowers the excess and passes
@@ -1381,7 +1408,7 @@ def _first_fit(
     tries = 0
     while ex.any():
         now = time.perf_counter()
-        if deadline is not None and now >= deadline - 0.05:
+        if _due(deadline, stop, 0.05):
             return None
         if deadline is None and tries >= _FIRST_WINDOWS:
             return None
@@ -1397,7 +1424,9 @@ def _first_fit(
         if whole:
             a = 0
         limit = None if deadline is None else max(0.05, min(_WINDOW_S, deadline - now))
-        out = _window_milp(p, R, S, a, b, budget, limit, seed + tries, soft=True, wide=whole)
+        out = _window_milp(
+            p, R, S, a, b, budget, limit, seed + tries, soft=True, wide=whole, stop=stop
+        )
         tries += 1
         better = False
         if out is not None:

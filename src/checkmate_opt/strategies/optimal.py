@@ -7,7 +7,9 @@ come from the simulator, the bound from the solver.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -258,6 +260,111 @@ def _solver_for(
     return HighsBackend(isolate=True, alternatives=(SEEDED_HIGHS_OPTIONS,))
 
 
+#: seconds kept between the end of the search beside the solver and the solver's own limit
+BESIDE_MARGIN_S = 0.5
+
+
+def _search_beside(backend: Backend, options: SolveOptions, graph: Graph, anytime_s: float) -> bool:
+    """Whether ``anytime`` runs beside the solver (see ``optimal``'s ``beside``)."""
+    from checkmate_opt.backends.highs import HighsBackend, usable_cpus
+    from checkmate_opt.strategies import STRATEGIES
+
+    return (
+        graph.n > LP_SEED_MAX_NODES
+        and anytime_s > 0
+        and "anytime" in STRATEGIES
+        and options.time_limit_s is not None
+        and options.threads is None
+        and type(backend) is HighsBackend
+        and not backend.alternatives
+        and backend.isolate is not False
+        and usable_cpus() >= 2
+    )
+
+
+class _Merged:
+    """One progress stream from two searches: the best incumbent and bound of either."""
+
+    def __init__(self, sink: Callable[[Progress], None] | None) -> None:
+        self.sink = sink
+        self.lock = threading.Lock()
+        self.incumbent: float | None = None
+        self.bound: float | None = None
+
+    def __call__(self, ev: Progress) -> None:
+        if self.sink is None:
+            return
+        with self.lock:
+            inc, bnd = self.incumbent, self.bound
+            if ev.incumbent is not None and (inc is None or ev.incumbent < inc):
+                inc = ev.incumbent
+            if ev.bound is not None and (bnd is None or ev.bound > bnd):
+                bnd = ev.bound
+            if (inc, bnd) == (self.incumbent, self.bound):
+                return
+            self.incumbent, self.bound = inc, bnd
+            self.sink(Progress(ev.time_s, inc, bnd))
+
+
+def _solve_beside_anytime(
+    graph: Graph,
+    budget: int,
+    inst: MilpInstance,
+    compiled: Any,
+    start: Any,
+    seed_info: tuple[Schedule, str] | None,
+    options: SolveOptions,
+    started: float,
+    progress: Callable[[Progress], None] | None,
+) -> tuple[Any, tuple[Schedule, str] | None]:
+    """HiGHS (one thread, in its child process) and ``anytime`` (a thread of this process) at
+    once; the solver's result and the cheaper of the seed and ``anytime``'s schedule.
+
+    The solver runs in the calling thread, so Ctrl-C reaches it as in a plain solve; when it
+    returns (proof, limit or Ctrl-C) the search is told to stop."""
+    from checkmate_opt.backends.highs import HighsBackend
+    from checkmate_opt.strategies.anytime import anytime
+
+    solver_opts = remaining_time(exact_gap(dataclasses.replace(options, threads=1), inst), started)
+    merged = _Merged(progress)
+    stop = threading.Event()
+    box: dict[str, SolveResult] = {}
+    seconds = max(0.0, float(solver_opts.time_limit_s or 0.0) - BESIDE_MARGIN_S)
+
+    def search() -> None:
+        with contextlib.suppress(Exception):  # a failed search leaves the seed, never the solve
+            box["res"] = anytime(
+                graph,
+                budget,
+                options=SolveOptions(time_limit_s=seconds, seed=options.seed),
+                progress=merged,
+                stop=stop,
+            )
+
+    worker = threading.Thread(target=search, name="checkmate-optimal-anytime", daemon=True)
+    worker.start()
+    try:
+        res = HighsBackend(isolate=True).solve(
+            None,
+            solver_opts,
+            compiled=compiled,
+            start=start,
+            progress=progress_in_cost_units(inst, merged),
+        )
+    finally:
+        stop.set()
+        worker.join(BESIDE_MARGIN_S + 5.0)
+    found = box.get("res")
+    if found is not None and found.schedule is not None and found.within_budget:
+        cost = found.compute_cost
+        seed_cost = (
+            None if seed_info is None else int(seed_info[0].R.sum(axis=0) @ graph.compute_array)
+        )
+        if cost is not None and (seed_cost is None or cost < seed_cost):
+            seed_info = (found.schedule, "anytime beside the solver")
+    return res, seed_info
+
+
 def _seed_candidates(
     graph: Graph,
     budget: int,
@@ -351,6 +458,7 @@ def optimal(
     lp_seed: bool = True,
     anytime_s: float = 5.0,
     race: bool = True,
+    beside: bool = True,
     variant: Variant = "full",
     tighten: bool = True,
     progress: Callable[[Progress], None] | None = log_progress,
@@ -394,6 +502,13 @@ def optimal(
         improves a poor one. The first proof wins; otherwise the best incumbent and the best
         bound of either count. Only for the ``highs`` backend, models of 2 000 to 250 000
         columns and no ``threads`` option.
+    beside
+        On graphs of more than 200 nodes under a time limit, with two or more cores: after
+        the warm start, run ``anytime`` beside the solver (HiGHS on one thread) for the rest
+        of the limit; the cheaper schedule of the two is returned, with the solver's bound.
+        On those graphs the solver rarely improves on ``anytime`` within minutes, but it is
+        what proves a bound (and, on ResNet50, optimality). Only for the ``highs`` backend
+        and no ``threads`` option.
     variant
         ``"full"`` (the paper's), ``"cover_all"`` or ``"cover_last"``.
     tighten
@@ -524,6 +639,15 @@ def optimal(
             fallback=seed_info,
         )
     compiled = compile_instance(inst)  # before the time left is measured: it counts too
+    if beside and _search_beside(backend, options, graph, anytime_s):
+        res, seed_info = _solve_beside_anytime(
+            graph, budget, inst, compiled, start, seed_info, options, t0, progress
+        )
+        out = milp_result(
+            graph, budget, inst, res, strategy="optimal", started=t0, fallback=seed_info
+        )
+        out.params["beside"] = "anytime"
+        return out
     solver_now = _solver_for(
         backend, options, race=race, seeded=start is not None, size=compiled.num_variables
     )
