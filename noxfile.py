@@ -52,11 +52,20 @@ def typecheck(session: nox.Session) -> None:
     session.run("lint-imports")
 
 
+#: ``nox -s bench -- NAME ARGS`` runs benchmarks/NAME.py with ARGS instead of run.py
+BENCH_SCRIPTS = ("milp_exact", "scaling", "milp_shared_graphs", "milp_table", "milp_max_batch")
+
+
 @nox.session(python=PYTHON[0])
 def bench(session: nox.Session) -> None:
-    """Benchmarks (posargs are passed to benchmarks/run.py)."""
+    """Benchmarks: posargs go to benchmarks/run.py, or, when the first is one of
+    BENCH_SCRIPTS (``nox -s bench -- milp_exact --mults 0.9 0.8``), to that script."""
     _install(session, "all,test")
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    args = list(session.posargs)
+    if args and args[0] in BENCH_SCRIPTS:
+        session.run("python", f"benchmarks/{args[0]}.py", *args[1:])
+        return
+    session.run("python", "benchmarks/run.py", *args)
 
 
 @nox.session(python=PYTHON[0])

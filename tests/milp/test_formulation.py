@@ -129,3 +129,16 @@ def test_large_byte_counts_are_rescaled_for_the_solver() -> None:
     assert inst2.model.budget.value == pytest.approx(MEMORY_SCALE_TARGET)
     assert inst2.mem_unit == pytest.approx((10**9 + 1) / MEMORY_SCALE_TARGET)
     assert inst2.model.mem[0] * inst2.mem_unit == pytest.approx(7)
+
+
+def test_bounds_of_large_integer_objectives_are_not_rounded_a_unit_down() -> None:
+    """Issue: a relative 1e-6 tolerance is over one unit above 1e6 units, so a proven optimum
+    of 1 900 606 units (vgg19) was reported with the bound 1 900 605."""
+    from checkmate_opt.milp.formulation import _ceil_tol
+
+    assert _ceil_tol(1_900_606.0) == 1_900_606
+    assert _ceil_tol(1_900_606.0 - 1e-9) == 1_900_606  # solver round-off below
+    assert _ceil_tol(1_900_606.0 + 1e-9) == 1_900_606  # and above
+    assert _ceil_tol(1_900_605.4) == 1_900_606  # a fractional bound still rounds up
+    assert _ceil_tol(3.0 + 1e-7) == 3
+    assert _ceil_tol(3.01) == 4
