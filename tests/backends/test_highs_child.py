@@ -210,7 +210,8 @@ def test_a_bound_reported_before_any_incumbent_survives_a_killed_solver() -> Non
         progress=freeze,
     )
     assert frozen, "no progress event came from the solver"
-    assert events[0].incumbent is None and events[0].bound is not None
+    assert events[0].incumbent is None
+    assert events[0].bound is not None
     assert res.termination is Termination.TIME_LIMIT
     assert res.objective is None
     assert res.objective_bound is not None

@@ -286,7 +286,8 @@ def test_a_stop_event_ends_the_search_early_with_its_best_schedule():
     elapsed = time.perf_counter() - t
     timer.cancel()
     assert elapsed < 30.0  # a correctness bound (the limit is 60 s), not a speed claim
-    assert res.schedule is not None and res.within_budget
+    assert res.schedule is not None
+    assert res.within_budget
     rep = simulate(g, res.schedule)
     assert rep.compute_cost == res.compute_cost
     assert rep.peak_activation_memory <= budget

@@ -433,11 +433,14 @@ def test_large_graphs_run_anytime_beside_a_one_thread_solver() -> None:
     events: list[Progress] = []
     res = optimal(g, budget, options=SolveOptions(time_limit_s=12), progress=events.append)
     assert res.params.get("beside") == "anytime"
-    assert res.solver is not None and res.solver.options.get("threads") == 1
-    assert res.schedule is not None and res.within_budget
+    assert res.solver is not None
+    assert res.solver.options.get("threads") == 1
+    assert res.schedule is not None
+    assert res.within_budget
     assert_valid_schedule(g, res, budget=budget)
     assert res.solve_time_s <= 12 + 2.0  # the limit bounds the whole call (correctness)
-    assert res.objective_bound is not None and res.objective_bound <= res.compute_cost
+    assert res.objective_bound is not None
+    assert res.objective_bound <= res.compute_cost
     incs = [e.incumbent for e in events if e.incumbent is not None]
     bounds = [e.bound for e in events if e.bound is not None]
     assert incs == sorted(incs, reverse=True)  # one stream, from both searches

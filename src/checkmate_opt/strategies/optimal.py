@@ -646,8 +646,7 @@ def optimal(
         out = milp_result(
             graph, budget, inst, res, strategy="optimal", started=t0, fallback=seed_info
         )
-        out.params["beside"] = "anytime"
-        return out
+        return dataclasses.replace(out, params={**out.params, "beside": "anytime"})
     solver_now = _solver_for(
         backend, options, race=race, seeded=start is not None, size=compiled.num_variables
     )
