@@ -29,7 +29,11 @@ from checkmate_opt.io import load_graph
 from checkmate_opt.options import SolveOptions
 from checkmate_opt.strategies.optimal import SEEDED_HIGHS_OPTIONS, optimal
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "graphs"
+SHARED = Path(
+    os.environ.get(
+        "CHECKMATE_SHARED_GRAPHS", Path(__file__).resolve().parents[2] / "shared" / "graphs"
+    )
+)
 SMALL = ["vgg16_b256_train", "vgg19_b256_train", "fcn8vgg_b32_train", "segnet_b32_train"]
 SMALL += ["vggunet_b32_train"]
 

@@ -64,3 +64,49 @@ def test_reference_figures_parsed_from_the_shared_folder(shared_graphs):
     assert peer[("vgg16_b256_train", 0.9)]["B"].isdigit()
     assert any("FastSA" in k for v in pub.values() for k in v)
     assert ("random_layered_n100", 0.8) in pub
+
+
+def test_the_exact_path_benchmark_runs_and_tabulates(tmp_path, shared_graphs, capsys):
+    """``nox -s bench -- milp_exact ...``: a quick run on vgg16 (proven at 0.9, infeasible at
+    0.8), then its Markdown table with the peer's figures beside ours."""
+    import milp_exact
+
+    out = tmp_path / "exact.jsonl"
+    args = ["vgg16_b256_train", "--mults", "0.9", "0.8", "--time-limit", "60"]
+    args += ["--out", str(out), "--shared", str(shared_graphs), "--compare", "no_race"]
+    assert milp_exact.main(args) == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(r["mult"], r["config"]) for r in rows] == [
+        (0.9, "default"), (0.9, "no_race"), (0.8, "default"), (0.8, "no_race"),
+    ]  # fmt: skip
+    for r in rows:
+        if r["mult"] == 0.9:
+            assert r["status"] == "completed"
+            assert r["proven_optimal"]
+            assert r["within_budget"]
+            assert r["gap_pct"] == pytest.approx(0.0, abs=1e-9)
+        else:
+            assert r["status"] == "infeasible"  # the node footprint rules it out
+            assert r["increase_pct"] is None
+    assert rows[0]["increase_pct"] == pytest.approx(rows[1]["increase_pct"])
+    capsys.readouterr()
+    assert milp_exact.main(["--table", str(out), "--shared", str(shared_graphs)]) == 0
+    table = capsys.readouterr().out
+    assert table.count("| vgg16_b256_train |") == 4
+    assert "| optimal |" in table  # the peer's status, read from peer-2core.md
+
+
+def test_the_scaling_benchmark_runs_on_a_small_chain(tmp_path):
+    import scaling
+
+    code = scaling.main(
+        ["--graphs", "chain6", "--time-limit", "10", "--out", str(tmp_path)]
+    )  # fmt: skip
+    assert code == 0
+    rows = [json.loads(x) for x in (tmp_path / "scaling.jsonl").read_text().splitlines()]
+    assert [r["strategy"] for r in rows] == ["optimal", "anytime"]
+    assert all(r["within_budget"] for r in rows)
+    assert rows[0]["proven_optimal"]
+    assert rows[0]["compute_cost"] <= rows[1]["compute_cost"]
+    for name in ("scaling.csv", "scaling.txt", "scaling.png", "scaling.pdf"):
+        assert (tmp_path / name).stat().st_size > 0
