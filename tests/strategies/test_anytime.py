@@ -296,15 +296,13 @@ def test_a_stop_event_ends_the_search_early_with_its_best_schedule():
 def test_patience_ends_a_stalled_search_early_and_keeps_its_schedule():
     """``optimal`` seeds small graphs with a patient search: it stops once the schedule has
     not improved for as long as its last gain took (the benchmark CNNs: within 0.15 s)."""
-    import time
-
     g = random_layered_graph(30, seed=4)
     budget = int(0.8 * no_remat_peak(g))
-    t = time.perf_counter()
-    patient = anytime(g, budget, time_limit_s=20.0, patience_s=0.1)
-    elapsed = time.perf_counter() - t
-    assert elapsed < 15.0  # stopped by patience, not by the 20 s limit (a correctness bound)
+    patient = anytime(g, budget, time_limit_s=60.0, patience_s=0.1)
+    # completed, not stopped by the limit, and not because nothing is recomputed
     assert patient.termination is Termination.COMPLETED
+    assert patient.compute_cost is not None
+    assert patient.compute_cost > g.total_compute
     assert patient.schedule is not None
     assert patient.within_budget
     rep = simulate(g, patient.schedule)
