@@ -517,8 +517,8 @@ def optimal(
         the warm start, run ``anytime`` beside the solver (HiGHS on one thread) for the rest
         of the limit; the cheaper schedule of the two is returned, with the solver's bound.
         On those graphs the solver rarely improves on ``anytime`` within minutes, but it is
-        what proves a bound (and, on ResNet50, optimality). Only for the ``highs`` backend
-        and no ``threads`` option.
+        what proves a bound (and, on ResNet50, optimality). Only for the ``highs`` backend,
+        the ``"full"`` variant with ``warm_start``, and no ``threads`` option.
     variant
         ``"full"`` (the paper's), ``"cover_all"`` or ``"cover_last"``.
     tighten
@@ -650,7 +650,12 @@ def optimal(
             fallback=seed_info,
         )
     compiled = compile_instance(inst)  # before the time left is measured: it counts too
-    if beside and _search_beside(backend, options, graph, anytime_s):
+    if (
+        beside
+        and warm_start
+        and variant == "full"
+        and _search_beside(backend, options, graph, anytime_s)
+    ):
         res, seed_info = _solve_beside_anytime(
             graph, budget, inst, compiled, start, seed_info, options, t0, progress
         )
