@@ -68,6 +68,7 @@ def test_ctrl_c_while_anytime_runs_beside_the_solver_keeps_the_best_schedule(
     out, err = proc.communicate(timeout=60)
     assert "Traceback" not in err
     assert proc.returncode == 130, err
+    assert "interrupted" in out
     data = json.loads(out_file.read_text())
     assert data["status"] == "interrupted"
     assert data["within_budget"] is True
