@@ -242,3 +242,9 @@ def test_bound_only_progress_is_throttled_but_never_lost() -> None:
     filt(None, 51.0)
     assert [(e.incumbent, e.bound) for e in events][-1] == (100.0, 51.0)
     assert len(events) == 3
+    filt(None, 52.0)  # held back (under a second)...
+    assert len(events) == 3
+    filt(None, 52.0, final=True)  # ...until the solve's final pair
+    assert [(e.incumbent, e.bound) for e in events][-1] == (100.0, 52.0)
+    filt(100.0, 52.0, final=True)  # nothing new: no repeat
+    assert len(events) == 4

@@ -163,6 +163,11 @@ def test_ctrl_c_returns_the_best_schedule_so_far(tmp_path, limit, wait):
     assert data["status"] == "interrupted"
     assert data["within_budget"] is True
     assert data["peak_activation_memory"] <= data["budget"]
+    from checkmate_opt.backends.highs import usable_cpus
+
+    if usable_cpus() >= 2:  # a portfolio ran: its child searches handed over and are gone
+        assert data["params"]["workers"] >= 2
+    assert not _portfolio_processes()
 
 
 @pytest.mark.parametrize("seed", [3, 4])
@@ -308,3 +313,41 @@ def test_patience_ends_a_stalled_search_early_and_keeps_its_schedule():
     rep = simulate(g, patient.schedule)
     assert rep.compute_cost == patient.compute_cost
     assert rep.peak_activation_memory <= budget
+
+
+def _portfolio_processes() -> list[int]:
+    """Live processes running a search of an ``anytime`` portfolio."""
+    from pathlib import Path
+
+    out = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"_portfolio_child" in (proc / "cmdline").read_bytes():
+                out.append(int(proc.name))
+        except OSError:
+            continue
+    return out
+
+
+def test_a_portfolio_of_searches_keeps_the_cheapest_and_leaves_no_process():
+    from pathlib import Path
+
+    if not Path("/proc/self/cmdline").exists():
+        pytest.skip("needs Linux /proc")
+    g = random_layered_graph(40, seed=7)
+    budget = int(0.8 * no_remat_peak(g))
+    res = anytime(g, budget, time_limit_s=3.0, workers=2)
+    assert res.params["workers"] == 2
+    assert res.params["seeds"] == [0, 1]
+    assert res.params["seed"] in (0, 1)  # whose schedule it is
+    assert res.termination in (Termination.TIME_LIMIT, Termination.COMPLETED)
+    assert res.within_budget
+    rep = simulate(g, res.schedule)
+    assert rep.compute_cost == res.compute_cost
+    assert rep.peak_activation_memory <= budget
+    assert not _portfolio_processes()
+    # repeatable runs (max_rounds) stay one search; so does a budget no schedule meets
+    det = anytime(g, budget, time_limit_s=None, max_rounds=3, workers=2)
+    assert "workers" not in det.params
+    tiny = anytime(g, 1, time_limit_s=3.0, workers=2)
+    assert tiny.termination is Termination.INFEASIBLE

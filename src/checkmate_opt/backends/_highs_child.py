@@ -64,14 +64,16 @@ def _die_with_parent() -> None:
 
 
 class ChildSolve:
-    """A HiGHS solve running in a child process (the parent's side)."""
+    """A HiGHS solve running in a child process (the parent's side); ``entry`` (``module:func``)
+    runs another child that speaks the same protocol (the ``anytime`` portfolio's searches)."""
 
-    def __init__(self, request: dict[str, Any]) -> None:
+    def __init__(
+        self, request: dict[str, Any], entry: str = "checkmate_opt.backends._highs_child:main"
+    ) -> None:
         pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        boot = (
-            f"import sys; sys.path.insert(0, {pkg_root!r}); "
-            "from checkmate_opt.backends._highs_child import main; main()"
-        )
+        module, func = entry.split(":")
+        boot = f"import sys; sys.path.insert(0, {pkg_root!r}); "
+        boot += f"from {module} import {func}; {func}()"
         self._proc = subprocess.Popen(
             [sys.executable, "-c", boot],
             stdin=subprocess.PIPE,

@@ -107,8 +107,10 @@ class _ProgressFilter:
         self.bound: float | None = None
         self.start = time.perf_counter()
         self.last_sent = -math.inf
+        self.sent: tuple[float | None, float | None] = (None, None)
 
-    def __call__(self, incumbent: float | None, bound: float | None) -> None:
+    def __call__(self, incumbent: float | None, bound: float | None, final: bool = False) -> None:
+        """``final``: the solve's last pair, passed on if anything changed since the last event."""
         incumbent = _finite(incumbent)
         bound = _finite(bound)
         better = False
@@ -124,12 +126,14 @@ class _ProgressFilter:
         now = time.perf_counter()
         # a bound can rise at every node: pass those on at most once per BOUND_EVERY_S
         # (the next line carries the latest bound), a new incumbent at once
+        held_back = final and self.sent != (self.incumbent, self.bound)
         if (
-            better
+            (better or held_back)
             and self.sink is not None
-            and (new_incumbent or now - self.last_sent >= BOUND_EVERY_S)
+            and (new_incumbent or held_back or now - self.last_sent >= BOUND_EVERY_S)
         ):
             self.last_sent = now
+            self.sent = (self.incumbent, self.bound)
             self.sink(Progress(now - self.start, self.incumbent, self.bound))
 
 
@@ -289,8 +293,8 @@ def finish_result(
         bound = _finite(mip_bound)
     elif termination is Termination.COMPLETED:
         bound = objective
-    if is_mip and values is not None:
-        progress(objective, bound)
+    if is_mip:
+        progress(objective if values is not None else None, bound, final=True)
     return BackendResult(
         termination=termination,
         values=values,

@@ -344,6 +344,7 @@ def _solve_beside_anytime(
                 options=SolveOptions(time_limit_s=seconds, seed=options.seed),
                 progress=merged,
                 stop=stop,
+                workers=1,  # the other core is the solver's
             )
 
     worker = threading.Thread(target=search, name="checkmate-optimal-anytime", daemon=True)
