@@ -983,6 +983,8 @@ def _portfolio(
     progress: Callable[[Any], None] | None,
     stop: threading.Event | None,
     started: float,
+    strategy: str = "anytime",
+    params: dict[str, object] | None = None,
 ) -> SolveResult:
     """``workers`` searches with seeds ``seed, seed + 1, ...``: this process runs the first,
     child processes (:class:`ChildSolve` with :func:`_portfolio_child`) the others; the
@@ -1012,8 +1014,8 @@ def _portfolio(
             max_rounds=None,
             progress=progress,
             started=started,
-            strategy="anytime",
-            params={},
+            strategy=strategy,
+            params=dict(params or {}),
             stop=stop,
         )
         # done before the deadline (optimal, Ctrl-C, a stop request): the others stop too
@@ -1035,14 +1037,14 @@ def _portfolio(
         res = SolveResult.from_schedule(
             graph,
             Schedule(item["R"], item["S"]),
-            strategy="anytime",
+            strategy=strategy,
             budget=budget,
             solve_time_s=time.perf_counter() - started,
             termination=own.termination,
             proven_optimal=cost <= lower,
             objective_bound=float(lower),
             solver=own.solver,
-            params={"rounds": item.get("rounds"), "seed": item["seed"]},
+            params={**(params or {}), "rounds": item.get("rounds"), "seed": item["seed"]},
         )
         if res.within_budget:  # the simulator is the referee, also for a child's schedule
             best = res
@@ -1852,6 +1854,8 @@ def anytime_reorder(
     orders (some randomised), the lowest-peak one then hill-climbed on the area its
     no-recomputation profile spends over the budget; the rest goes to :func:`anytime` on it.
     With ``time_limit_s=None`` the order search does a fixed amount of work (deterministic).
+    With limits of 10 s or more the search on that order is a portfolio, as in
+    :func:`anytime` (one search per usable CPU, different seeds).
     The result's schedule, report and ``params["order"]`` refer to ``reorder_graph(graph,
     order)``; the compute increase is comparable with the fixed-order one (same node costs).
     """
@@ -1877,6 +1881,31 @@ def anytime_reorder(
             best_order = _improve_order(graph, best_order, cap, rng, started + 0.4 * limit)
         scored[0] = (no_remat_peak_of_order(graph, best_order), scored[0][1])
     g2 = reorder_graph(graph, best_order)
+    info: dict[str, object] = {
+        "order": best_order,
+        "order_peak": scored[0][0],
+        "orders_tried": len(orders),
+    }
+    workers = _portfolio_size(None, limit, max_rounds, None)
+    if (
+        workers > 1
+        and limit is not None
+        and budget is not None
+        and budget >= graph.min_feasible_memory()
+    ):
+        # the searches share the order and differ in their seeds
+        return _portfolio(
+            g2,
+            budget,
+            limit=limit,
+            seed=seed,
+            workers=workers,
+            progress=progress,
+            stop=None,
+            started=started,
+            strategy="anytime_reorder",
+            params=info,
+        )
     return _anytime(
         g2,
         budget,
@@ -1886,5 +1915,5 @@ def anytime_reorder(
         progress=progress,
         started=started,
         strategy="anytime_reorder",
-        params={"order": best_order, "order_peak": scored[0][0], "orders_tried": len(orders)},
+        params=info,
     )
