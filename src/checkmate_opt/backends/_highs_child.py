@@ -21,7 +21,7 @@ import sys
 import threading
 from typing import IO, Any
 
-__all__ = ["ChildSolve", "main"]
+__all__ = ["ChildSide", "ChildSolve", "child_side", "main"]
 
 _HEADER = struct.Struct("<Q")
 
@@ -165,24 +165,43 @@ class ChildSolve:
         self._writer.join(timeout=1.0)
 
 
-def main() -> None:
-    """The child: read the request, solve, stream messages, exit."""
+class ChildSide:
+    """The child's end of the protocol: the request, ``send`` for messages, ``stop`` (set by a
+    ``stop`` line on stdin or by stdin closing) and ``finish`` (last message, then exit)."""
+
+    def __init__(self, request: Any, out: IO[bytes], stop: threading.Event) -> None:
+        self.request = request
+        self.stop = stop
+        self._out = out
+        self._lock = threading.Lock()
+
+    def send(self, msg: tuple[Any, ...]) -> None:
+        with self._lock:
+            _write_frame(self._out, msg)
+
+    def finish(self, msg: tuple[Any, ...]) -> None:
+        """Send the last message and end the process (no interpreter teardown: HiGHS' threads
+        may still be around)."""
+        with contextlib.suppress(OSError):
+            self.send(msg)
+            self._out.close()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def child_side() -> ChildSide | None:
+    """Set a child process up: SIGINT ignored (Ctrl-C is the parent's), killed with the parent,
+    stdout kept for messages (prints go to stderr), the request read, stdin watched for
+    ``stop``. ``None`` when the parent went away before sending a request."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
-    # fd 1 carries our messages; HiGHS and Python prints go to stderr instead
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     inp = sys.stdin.buffer
     request = _read_frame(inp)
     if request is None:
-        return
-    lock = threading.Lock()
-
-    def send(msg: tuple[Any, ...]) -> None:
-        with lock:
-            _write_frame(out, msg)
-
+        return None
     stop = threading.Event()
 
     def watch_stdin() -> None:
@@ -192,6 +211,15 @@ def main() -> None:
         stop.set()  # stdin closed: the parent is gone or done with us
 
     threading.Thread(target=watch_stdin, daemon=True).start()
+    return ChildSide(request, out, stop)
+
+
+def main() -> None:
+    """The child: read the request, solve, stream messages, exit."""
+    side = child_side()
+    if side is None:
+        return
+    request, send, stop = side.request, side.send, side.stop
 
     import highspy
 
@@ -214,8 +242,4 @@ def main() -> None:
         highspy.Highs.resetThreadScheduler(False)
     except Exception as err:
         state = {"error": f"{type(err).__name__}: {err}"}
-    with contextlib.suppress(OSError):
-        send(("done", state))
-        out.close()
-    sys.stderr.flush()
-    os._exit(0)  # no interpreter teardown with HiGHS' threads around
+    side.finish(("done", state))

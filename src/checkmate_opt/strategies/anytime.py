@@ -1079,31 +1079,12 @@ def _collect(children: Sequence[Any], deadline: float, *, early: bool) -> list[d
 def _portfolio_child() -> None:
     """One search of the portfolio, in a child process: reads one request, runs the search
     until the deadline or a ``stop`` line on stdin, writes one ``("done", payload)`` frame."""
-    import contextlib
-    import os
-    import signal
-    import sys
+    from checkmate_opt.backends._highs_child import child_side
 
-    from checkmate_opt.backends._highs_child import _die_with_parent, _read_frame, _write_frame
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it asks us to stop
-    _die_with_parent()
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    inp = sys.stdin.buffer
-    request = _read_frame(inp)
-    if request is None:
+    side = child_side()
+    if side is None:
         return
-    stop = threading.Event()
-
-    def watch_stdin() -> None:
-        for line in inp:
-            if line.strip() == b"stop":
-                stop.set()
-        stop.set()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
+    request = side.request
     payload: dict[str, Any] = {"seed": request["seed"]}
     try:
         res = _anytime(
@@ -1116,7 +1097,7 @@ def _portfolio_child() -> None:
             started=time.perf_counter(),
             strategy="anytime",
             params={},
-            stop=stop,
+            stop=side.stop,
         )
         if res.schedule is not None and res.within_budget:
             payload.update(
@@ -1127,11 +1108,7 @@ def _portfolio_child() -> None:
             )
     except Exception as err:  # reported as a search without a schedule
         payload["error"] = f"{type(err).__name__}: {err}"
-    with contextlib.suppress(OSError):
-        _write_frame(out, ("done", payload))
-        out.close()
-    sys.stderr.flush()
-    os._exit(0)
+    side.finish(("done", payload))
 
 
 def _anytime(
