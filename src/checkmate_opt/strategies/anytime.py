@@ -1030,6 +1030,8 @@ def _portfolio(
             c.close()
     best: SolveResult = own
     lower = graph.total_compute
+    # (a child's schedule where this search found none: the limit ended the search)
+    term = own.termination if own.schedule is not None else Termination.TIME_LIMIT
     for item in found:
         cost = item.get("cost")
         if cost is None or (best.compute_cost is not None and cost >= best.compute_cost):
@@ -1040,7 +1042,7 @@ def _portfolio(
             strategy=strategy,
             budget=budget,
             solve_time_s=time.perf_counter() - started,
-            termination=own.termination,
+            termination=term,
             proven_optimal=cost <= lower,
             objective_bound=float(lower),
             solver=own.solver,
