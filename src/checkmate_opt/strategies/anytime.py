@@ -918,7 +918,41 @@ def anytime(
     """
     started = time.perf_counter()
     limit, seed = _limits(time_limit_s, seed, options)
-    n_workers = _portfolio_size(workers, limit, max_rounds, patience_s)
+    return _run_searches(
+        graph,
+        budget,
+        limit=limit,
+        seed=seed,
+        max_rounds=max_rounds,
+        progress=progress,
+        started=started,
+        strategy="anytime",
+        params={},
+        stop=stop,
+        patience=patience_s,
+        workers=workers,
+    )
+
+
+def _run_searches(
+    graph: Graph,
+    budget: int | None,
+    *,
+    limit: float | None,
+    seed: int,
+    max_rounds: int | None,
+    progress: Callable[[Any], None] | None,
+    started: float,
+    strategy: str,
+    params: dict[str, object],
+    stop: threading.Event | None = None,
+    patience: float | None = None,
+    workers: int | None = None,
+) -> SolveResult:
+    """The search on ``graph``'s own order: a portfolio (:func:`_portfolio`) where
+    :func:`_portfolio_size` asks for more than one and there is something to search for,
+    otherwise :func:`_anytime` alone."""
+    n_workers = _portfolio_size(workers, limit, max_rounds, patience)
     if (
         n_workers > 1
         and limit is not None
@@ -934,6 +968,8 @@ def anytime(
             progress=progress,
             stop=stop,
             started=started,
+            strategy=strategy,
+            params=params,
         )
     return _anytime(
         graph,
@@ -943,10 +979,10 @@ def anytime(
         max_rounds=max_rounds,
         progress=progress,
         started=started,
-        strategy="anytime",
-        params={},
+        strategy=strategy,
+        params=params,
         stop=stop,
-        patience=patience_s,
+        patience=patience,
     )
 
 
@@ -1865,27 +1901,8 @@ def anytime_reorder(
         "order_peak": scored[0][0],
         "orders_tried": len(orders),
     }
-    workers = _portfolio_size(None, limit, max_rounds, None)
-    if (
-        workers > 1
-        and limit is not None
-        and budget is not None
-        and budget >= graph.min_feasible_memory()
-    ):
-        # the searches share the order and differ in their seeds
-        return _portfolio(
-            g2,
-            budget,
-            limit=limit,
-            seed=seed,
-            workers=workers,
-            progress=progress,
-            stop=None,
-            started=started,
-            strategy="anytime_reorder",
-            params=info,
-        )
-    return _anytime(
+    # (a portfolio's searches share this order and differ in their seeds)
+    return _run_searches(
         g2,
         budget,
         limit=limit,

@@ -287,28 +287,26 @@ def _search_beside(backend: Backend, options: SolveOptions, graph: Graph, anytim
     )
 
 
-class _Merged:
-    """One progress stream from two searches: the best incumbent and bound of either."""
+def _merged(
+    sink: Callable[[Progress], None] | None,
+) -> tuple[Callable[[Progress], None], Callable[[], None]]:
+    """One progress stream from two searches in two threads: the backends' filter (best
+    incumbent, best bound, improvements only) behind a lock; and the flush of the last pair
+    it held back."""
+    from checkmate_opt.backends.base import _ProgressFilter
 
-    def __init__(self, sink: Callable[[Progress], None] | None) -> None:
-        self.sink = sink
-        self.lock = threading.Lock()
-        self.incumbent: float | None = None
-        self.bound: float | None = None
+    filt = _ProgressFilter(sink)
+    lock = threading.Lock()
 
-    def __call__(self, ev: Progress) -> None:
-        if self.sink is None:
-            return
-        with self.lock:
-            inc, bnd = self.incumbent, self.bound
-            if ev.incumbent is not None and (inc is None or ev.incumbent < inc):
-                inc = ev.incumbent
-            if ev.bound is not None and (bnd is None or ev.bound > bnd):
-                bnd = ev.bound
-            if (inc, bnd) == (self.incumbent, self.bound):
-                return
-            self.incumbent, self.bound = inc, bnd
-            self.sink(Progress(ev.time_s, inc, bnd))
+    def take(ev: Progress) -> None:
+        with lock:
+            filt(ev.incumbent, ev.bound)
+
+    def flush() -> None:
+        with lock:
+            filt(None, None, final=True)
+
+    return take, flush
 
 
 def _solve_beside_anytime(
@@ -331,7 +329,7 @@ def _solve_beside_anytime(
     from checkmate_opt.strategies.anytime import anytime
 
     solver_opts = remaining_time(exact_gap(dataclasses.replace(options, threads=1), inst), started)
-    merged = _Merged(progress)
+    merged, flush = _merged(progress)
     stop = threading.Event()
     box: dict[str, SolveResult] = {}
     seconds = max(0.0, float(solver_opts.time_limit_s or 0.0) - BESIDE_MARGIN_S)
@@ -360,6 +358,7 @@ def _solve_beside_anytime(
     finally:
         stop.set()
         worker.join(BESIDE_MARGIN_S + 5.0)
+        flush()
     found = box.get("res")
     if found is not None and found.schedule is not None and found.within_budget:
         cost = found.compute_cost
